@@ -1,0 +1,22 @@
+// The tensor layer's public surface: tensors, the tape, ops and optimisers.
+export { Tensor, sizeOf, contiguousStrides } from './tensor.js';
+export { Tape, type TapeOptions } from './tape.js';
+export { Random } from './random.js';
+export { getBackend, setBackend, withBackend, createBackend, createReferenceBackend, type Backend } from './backend.js';
+export { ShapeError, NonFiniteError, ReleasedTensorError } from './errors.js';
+export * from './ops/shape.js';
+export * from './ops/elementwise.js';
+export * from './ops/matmul.js';
+export * from './ops/activations.js';
+export * from './ops/norms.js';
+export * from './ops/rope.js';
+export * from './ops/attention.js';
+export * from './ops/softmax.js';
+export * from './ops/losses.js';
+export * from './ops/topk.js';
+export * from './ops/embedding.js';
+export * from './ops/reduce.js';
+export { AdamW, type AdamWOptions } from './optim/adamw.js';
+export { SGD, type SgdOptions } from './optim/sgd.js';
+export { clipGradNorm } from './optim/clip.js';
+export type { ParamGroupSpec } from './optim/paramGroups.js';
