@@ -37,6 +37,10 @@ export class Tape {
   private owned: StorageHandle[] = [];
   private produced = new Set<Tensor>();
   private grads = new Map<Tensor, Tensor>();
+  // The gradient being propagated by the node now running backward, and whether an
+  // input has taken its buffer over (see passGradient).
+  private currentGradOut: Tensor | null = null;
+  private currentGradOutAdopted = false;
 
   constructor(options: TapeOptions = {}) {
     this.recordsGradients = options.grad ?? true;
@@ -100,6 +104,23 @@ export class Tape {
     return { array: t.grad.data, accumulate };
   }
 
+  /**
+   * Adds `grad` (same number of elements as `t`) into t's gradient. When `grad` is
+   * the gradient of the node now running backward and `t` has no gradient yet, t
+   * takes the buffer over instead of copying it: identity-like backward passes
+   * (reshape, residual adds) then cost nothing.
+   */
+  passGradient(t: Tensor, grad: Tensor): void {
+    if (!t.requiresGrad) return;
+    if (grad === this.currentGradOut && !this.currentGradOutAdopted && this.produced.has(t) && !this.grads.has(t)) {
+      this.grads.set(t, new Tensor(grad.storage, [...t.shape]));
+      this.currentGradOutAdopted = true;
+      return;
+    }
+    const sink = this.gradientSink(t)!;
+    getBackend().kernels.scaleInto(grad.data, 1, sink.array, sink.accumulate);
+  }
+
   /** The gradient of a tensor after backward(): a leaf's .grad or an intermediate's buffer. */
   gradOf(t: Tensor): Tensor | null {
     return this.grads.get(t) ?? (this.produced.has(t) ? null : t.grad);
@@ -116,6 +137,8 @@ export class Tape {
       const node = this.nodes[i];
       const gradOut = this.grads.get(node.output);
       if (gradOut === undefined) continue;
+      this.currentGradOut = gradOut;
+      this.currentGradOutAdopted = false;
       node.backward(gradOut);
       if (this.checkFinite) {
         for (const input of node.inputs) {
@@ -123,10 +146,12 @@ export class Tape {
           if (g !== null) this.assertFinite(`${node.op} (backward)`, 'gradient of input', g);
         }
       }
-      // The output's gradient is fully consumed: let the pool reuse it right away.
+      // The output's gradient is fully consumed: let the pool reuse it right away
+      // (unless an input adopted the buffer as its own gradient).
       this.grads.delete(node.output);
-      if (gradOut.storage.pool === getBackend().pool) this.releaseOwned(gradOut.storage);
+      if (!this.currentGradOutAdopted) this.releaseOwned(gradOut.storage);
     }
+    this.currentGradOut = null;
     this.nodes = [];
   }
 

@@ -44,8 +44,10 @@ function packageRoot(): string | null {
   }
 }
 
-/** The addon's path, or null when the package root cannot be found. */
+/** The addon's path (IMPRINT_NATIVE_ADDON overrides it), or null when the package root cannot be found. */
 export function nativeAddonPath(): string | null {
+  const override = process.env.IMPRINT_NATIVE_ADDON;
+  if (override !== undefined && override !== '') return override;
   const root = packageRoot();
   return root === null ? null : join(root, 'native', 'build', 'Release', 'imprint_native.node');
 }

@@ -45,12 +45,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** Sums `grad` (contiguous, shape outShape) down to `target`'s shape into its gradient. */
 function reduceGradientInto(tape: Tape, target: Tensor, grad: Tensor, outShape: readonly number[]): void {
-  const sink = tape.gradientSink(target);
-  if (sink === null) return;
   if (sameShape(target.shape, outShape)) {
-    kernels().scaleInto(grad.data, 1, sink.array, sink.accumulate);
+    tape.passGradient(target, grad);
     return;
   }
+  const sink = tape.gradientSink(target);
+  if (sink === null) return;
   zeroIfOverwrite(sink);
   kernels().copyStrided(grad.data, 0, int32(contiguousStrides(outShape)), sink.array, 0,
     broadcastContiguousStrides(target.shape, outShape), int32(outShape), true);

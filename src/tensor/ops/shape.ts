@@ -11,23 +11,15 @@ export function contiguous(tape: Tape, x: Tensor): Tensor {
   if (x.isContiguous) return x;
   const out = tape.allocate(x.shape);
   kernels().copyStrided(fromOffset(x), 0, int32(x.strides), out.data, 0, int32(contiguousStrides(x.shape)), int32(x.shape), false);
-  return tape.record('contiguous', out, [x], (gradOut) => {
-    const sink = tape.gradientSink(x);
-    if (sink === null) return;
-    // The input's gradient is contiguous in the input's logical shape: plain copy.
-    kernels().scaleInto(gradOut.data, 1, sink.array, sink.accumulate);
-  });
+  // The input's gradient is contiguous in the input's logical shape, like gradOut.
+  return tape.record('contiguous', out, [x], (gradOut) => tape.passGradient(x, gradOut));
 }
 
 export function reshape(tape: Tape, x: Tensor, shape: readonly number[]): Tensor {
   const source = contiguous(tape, x);
   const resolved = resolveShape('reshape', source.size, shape);
   const out = tape.adoptView(new Tensor(source.storage, resolved, contiguousStrides(resolved), source.offset));
-  return tape.record('reshape', out, [source], (gradOut) => {
-    const sink = tape.gradientSink(source);
-    if (sink === null) return;
-    kernels().scaleInto(gradOut.data, 1, sink.array, sink.accumulate);
-  });
+  return tape.record('reshape', out, [source], (gradOut) => tape.passGradient(source, gradOut));
 }
 
 /** Swaps two dimensions as a view (matmul reads such views without copying). */
