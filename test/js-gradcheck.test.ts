@@ -7,28 +7,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsKernels as K } from '../src/tensor/backends/js.js';
 import { BinaryOp, GatedKind, GeluApproximation, type AttentionShape } from '../src/tensor/backends/kernels.js';
+import { makeRng, uniform64 as uniform } from './support/random-data.js';
 
 type F64 = Float64Array;
 
 // ---- helpers ------------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG returning uniforms in [0, 1). */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function uniform(rand: () => number, n: number, lo = -1, hi = 1): F64 {
-  const x = new Float64Array(n);
-  for (let i = 0; i < n; i++) x[i] = lo + (hi - lo) * rand();
-  return x;
-}
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

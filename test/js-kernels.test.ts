@@ -7,26 +7,11 @@ import assert from 'node:assert/strict';
 import { jsKernels as K, KernelArgumentError } from '../src/tensor/backends/js.js';
 import { BinaryOp, GatedKind, GeluApproximation, type AttentionShape, type FloatArray } from '../src/tensor/backends/kernels.js';
 import { erf, erfc } from '../src/tensor/backends/js/activations.js';
+import { makeRng, uniform64 as uniform } from './support/random-data.js';
 
 type F64 = Float64Array;
 
-/** mulberry32: a tiny seeded PRNG returning uniforms in [0, 1). */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function uniform(rand: () => number, n: number, lo = -1, hi = 1): F64 {
-  const x = new Float64Array(n);
-  for (let i = 0; i < n; i++) x[i] = lo + (hi - lo) * rand();
-  return x;
-}
 
 function assertClose(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-12): void {
   assert.equal(actual.length, expected.length, `${label}: length`);

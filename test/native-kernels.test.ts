@@ -8,32 +8,17 @@ import assert from 'node:assert/strict';
 import { jsKernels } from '../src/tensor/backends/js.js';
 import { loadNativeKernels, type NativeKernels } from '../src/tensor/backends/native.js';
 import { BinaryOp, GatedKind, GeluApproximation, type AttentionShape, type Kernels } from '../src/tensor/backends/kernels.js';
+import { makeRng, uniform32 as f32 } from './support/random-data.js';
 
 const loaded = loadNativeKernels();
 const skipReason: string | false = 'kernels' in loaded ? false : `native addon unavailable: ${loaded.error}`;
 const N = ('kernels' in loaded ? loaded.kernels : null) as NativeKernels;
 const J: Kernels = jsKernels;
 
-/** mulberry32: a tiny seeded PRNG returning uniforms in [0, 1). */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Arr = Float32Array | Int32Array;
 type Bufs = Record<string, Arr>;
 
-function f32(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = lo + (hi - lo) * rand();
-  return x;
-}
 function ints(rand: () => number, n: number, lo: number, hi: number): Int32Array {
   const x = new Int32Array(n);
   for (let i = 0; i < n; i++) x[i] = lo + Math.floor((hi - lo) * rand());
