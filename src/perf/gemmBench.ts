@@ -7,7 +7,7 @@ import { median, timeRepeated } from './stats.js';
 
 export const benchmarkGemmShapes: ReadonlyArray<[number, number, number]> = [[1024, 1024, 1024], [256, 3072, 768]];
 
-export function gemmGflops(shapes = benchmarkGemmShapes, repeats = 10): Record<string, number> {
+export function gemmGflops(shapes = benchmarkGemmShapes, repeats = 30): Record<string, number> {
   const k = getBackend().kernels;
   const rng = new Random(1);
   const result: Record<string, number> = {};
@@ -17,7 +17,7 @@ export function gemmGflops(shapes = benchmarkGemmShapes, repeats = 10): Record<s
     const C = new Float32Array(M * N);
     rng.fillUniform(A, -1, 1);
     rng.fillUniform(B, -1, 1);
-    const times = timeRepeated(() => k.gemm(false, false, M, N, K, 1, A, K, 0, B, N, 0, 0, C, N, 0, 1), 2, repeats);
+    const times = timeRepeated(() => k.gemm(false, false, M, N, K, 1, A, K, 0, B, N, 0, 0, C, N, 0, 1), 3, repeats);
     result[`${M}x${N}x${K}`] = round((2 * M * N * K) / (median(times) / 1000) / 1e9, 1);
   }
   return result;

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { loadNativeKernels } from '../src/tensor/backends/native.js';
+
+// `imprint perf --json` is read by other tools: check its fields and types (not its speed).
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+const native = loadNativeKernels();
+// The benchmark multiplies 1024^3 matrices dozens of times: minutes on the TypeScript backend.
+const skipBenchmark = 'error' in native ? `needs the native backend (${native.error})` : false;
+
+test('imprint perf --json prints one JSON object with the documented fields', { skip: skipBenchmark }, () => {
+  const child = spawnSync(process.execPath, [cli, 'perf', '--json', '--steps', '5'], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const lines = child.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `expected a single JSON line, got:\n${child.stdout}`);
+  const result = JSON.parse(lines[0]) as Record<string, unknown>;
+  const gemm = result.gemm_gflops as Record<string, number>;
+  assert.deepEqual(Object.keys(gemm).sort(), ['1024x1024x1024', '256x3072x768']);
+  for (const value of Object.values(gemm)) assert.ok(value > 0);
+  assert.ok(typeof result.train_tokens_per_s === 'number' && result.train_tokens_per_s > 0);
+  assert.equal((result.train_step_ms as number[]).length, 5);
+  assert.ok(['native', 'js'].includes(result.backend as string));
+  assert.ok(Number.isInteger(result.threads) && (result.threads as number) >= 1);
+});
+
+test('imprint rejects unknown commands and bad flags with exit codes and messages', () => {
+  const unknown = spawnSync(process.execPath, [cli, 'fly'], { encoding: 'utf8' });
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command 'fly'/);
+  const badSteps = spawnSync(process.execPath, [cli, 'perf', '--steps', '2'], { encoding: 'utf8' });
+  assert.equal(badSteps.status, 1);
+  assert.match(badSteps.stderr, /--steps must be an integer >= 5/);
+});
