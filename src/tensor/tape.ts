@@ -121,7 +121,10 @@ export class Tape {
     getBackend().kernels.scaleInto(grad.data, 1, sink.array, sink.accumulate);
   }
 
-  /** The gradient of a tensor after backward(): a leaf's .grad or an intermediate's buffer. */
+  /**
+   * A leaf's .grad. Intermediate gradients are handed back to the pool as backward()
+   * consumes them, so for an op output this is null once backward() has passed it.
+   */
   gradOf(t: Tensor): Tensor | null {
     return this.grads.get(t) ?? (this.produced.has(t) ? null : t.grad);
   }
