@@ -24,6 +24,12 @@ function assertFiniteLoss(op: string, losses: FloatArray, logitsShape: readonly 
   throw new NonFiniteError(op, `loss over logits ${formatShape(logitsShape)}; the row`, [losses.length], Math.max(index, 0), index >= 0 ? losses[index] : total);
 }
 
+/** The kernels take arrays of the backend's precision: convert the caller's weights if needed. */
+function inPrecisionOf(like: FloatArray, values: FloatArray): FloatArray {
+  if (values.constructor === like.constructor) return values;
+  return like instanceof Float32Array ? Float32Array.from(values) : Float64Array.from(values);
+}
+
 /** Mean (or sum) cross-entropy of logits [..., vocab] against integer targets [rows]. */
 export function crossEntropy(tape: Tape, logits: Tensor, targets: Int32Array, options: CrossEntropyOptions = {}): Tensor {
   const input = requireContiguous('crossEntropy', 'logits', logits);
@@ -38,7 +44,7 @@ export function crossEntropy(tape: Tape, logits: Tensor, targets: Int32Array, op
   const losses = tape.allocate([rows]);
   const logSumExp = tape.allocate([rows]);
   const k = kernels();
-  const weightData = weights === null ? null : (weights.constructor === input.constructor ? weights : (input instanceof Float32Array ? Float32Array.from(weights) : Float64Array.from(weights)));
+  const weightData = weights === null ? null : inPrecisionOf(input, weights);
   k.crossEntropy(input, targets, weightData, rows, vocab, ignoreIndex, losses.data, logSumExp.data);
   let normaliser = 1;
   if ((options.reduction ?? 'mean') === 'mean') {
