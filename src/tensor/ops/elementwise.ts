@@ -61,12 +61,7 @@ function binary(tape: Tape, op: BinaryOp, name: string, a: Tensor, b: Tensor): {
   b.assertAlive(name);
   const shape = broadcastShapes(name, a.shape, b.shape);
   const out = tape.allocate(shape);
-  if (op === BinaryOp.Add && a.isContiguous && b.isContiguous && sameShape(a.shape, b.shape)) {
-    kernels().scaleInto(a.data, 1, out.data, false);
-    kernels().scaleInto(b.data, 1, out.data, true);
-  } else {
-    kernels().broadcastBinary(op, fromOffset(a), broadcastStrides(a, shape), fromOffset(b), broadcastStrides(b, shape), out.data, int32(shape));
-  }
+  kernels().broadcastBinary(op, fromOffset(a), broadcastStrides(a, shape), fromOffset(b), broadcastStrides(b, shape), out.data, int32(shape));
   return { out, shape };
 }
 
