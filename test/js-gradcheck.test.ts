@@ -301,6 +301,12 @@ describe('attention gradients', () => {
       keyValueBatchStride: 3 * 2, scale: 0.9, softCap: 0, causal: true, window: 2,
     }, 12);
   });
+  test('per-row key start (left padding), causal', () => {
+    attentionGradCheck('key-start', {
+      batch: 3, queryLength: 4, keyLength: 5, queryHeads: 2, keyValueHeads: 1, headDim: 3,
+      keyValueBatchStride: 6 * 3, scale: 0.8, softCap: 0.9, causal: true, window: 0, keyStart: Int32Array.from([0, 2, 5]),
+    }, 14);
+  });
   test('softCap without mask', () => {
     attentionGradCheck('cap-only', {
       batch: 1, queryLength: 2, keyLength: 4, queryHeads: 2, keyValueHeads: 1, headDim: 5,

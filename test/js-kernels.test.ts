@@ -398,7 +398,7 @@ function refAttention(q: F64, k: F64, v: F64, s: AttentionShape): { out: F64; pr
     const visible: boolean[] = [];
     const logits: number[] = [];
     for (let j = 0; j < Tk; j++) {
-      visible.push((!s.causal || j <= qpos) && (s.window === 0 || qpos - j < s.window));
+      visible.push((!s.causal || j <= qpos) && (s.window === 0 || qpos - j < s.window) && j >= (s.keyStart?.[b] ?? 0));
       let dot = 0;
       for (let d = 0; d < D; d++) dot += q[((b * Tq + i) * Hq + h) * D + d]! * k[b * s.keyValueBatchStride + (j * Hkv + kvh) * D + d]!;
       let sc = dot * s.scale;
@@ -425,6 +425,7 @@ describe('attention', () => {
     { batch: 1, queryLength: 5, keyLength: 5, queryHeads: 2, keyValueHeads: 2, headDim: 3, keyValueBatchStride: 5 * 2 * 3, scale: 0.5, softCap: 0, causal: true, window: 0 },
     { batch: 2, queryLength: 2, keyLength: 4, queryHeads: 4, keyValueHeads: 1, headDim: 2, keyValueBatchStride: 4 * 2, scale: 1.3, softCap: 0, causal: false, window: 2 },
     { batch: 1, queryLength: 4, keyLength: 2, queryHeads: 1, keyValueHeads: 1, headDim: 3, keyValueBatchStride: 2 * 3, scale: 1, softCap: 0, causal: true, window: 0 },
+    { batch: 3, queryLength: 4, keyLength: 6, queryHeads: 2, keyValueHeads: 1, headDim: 3, keyValueBatchStride: 7 * 3, scale: 0.7, softCap: 0, causal: true, window: 3, keyStart: Int32Array.from([0, 2, 6]) },
   ];
   shapes.forEach((shape, idx) => {
     test(`matches the reference (case ${idx})`, () => {

@@ -264,6 +264,9 @@ describe('native kernels vs JS reference', { skip: skipReason }, () => {
       { batch: 1, queryLength: 129, keyLength: 129, queryHeads: 2, keyValueHeads: 1, headDim: 64, causal: true, window: 70 },
       { batch: 3, queryLength: 9, keyLength: 4, queryHeads: 2, keyValueHeads: 2, headDim: 7, causal: true },
       { batch: 2, queryLength: 6, keyLength: 11, queryHeads: 2, keyValueHeads: 1, headDim: 5, kvExtra: 3 } as Partial<AttentionShape>,
+      // Left-padded ragged batch: row 1 hides its first 5 keys, row 2 all but the last.
+      { batch: 3, queryLength: 70, keyLength: 70, queryHeads: 2, keyValueHeads: 1, headDim: 6, causal: true, keyStart: Int32Array.from([0, 5, 69]) },
+      { batch: 2, queryLength: 1, keyLength: 9, queryHeads: 2, keyValueHeads: 2, headDim: 4, causal: true, window: 4, keyStart: Int32Array.from([3, 0]), kvExtra: 2 } as Partial<AttentionShape>,
     ];
     for (const c of configs) {
       for (const impl of impls()) {
@@ -273,7 +276,7 @@ describe('native kernels vs JS reference', { skip: skipReason }, () => {
         const shape: AttentionShape = {
           batch: B, queryLength: Tq, keyLength: Tk, queryHeads: Hq, keyValueHeads: Hkv, headDim: D,
           keyValueBatchStride: (Tk + extra) * Hkv * D, scale: 1 / Math.sqrt(D), softCap: c.softCap ?? 0,
-          causal: c.causal ?? false, window: c.window ?? 0,
+          causal: c.causal ?? false, window: c.window ?? 0, keyStart: c.keyStart ?? null,
         };
         const label = `attention[${impl}] ${JSON.stringify(c)}`;
         const qn = B * Tq * Hq * D, kvn = B * (Tk + extra) * Hkv * D, pn = B * Hq * Tq * Tk, dn = B * Tk * Hkv * D;
@@ -429,6 +432,9 @@ describe('native kernels vs JS reference', { skip: skipReason }, () => {
     expectErr(() => N.attention(f(12), f(8), f(8), f(12), null, shape), /attention: shape.queryHeads \(3\) must be a multiple of shape.keyValueHeads \(2\)/);
     expectErr(() => N.attention(f(12), f(8), f(8), f(12), null, { ...shape, queryHeads: 2, headDim: 4, keyValueBatchStride: 16 }), /attention: q has 12 elements but batch=1, queryLength=2, queryHeads=2, headDim=4 needs at least 16/);
     expectErr(() => N.attention(f(12), f(8), f(8), f(12), null, { ...shape, batch: -1 }), /attention: shape.batch must be a non-negative integer/);
+    const good = { ...shape, queryHeads: 2, keyValueHeads: 2 };
+    expectErr(() => N.attention(f(12), f(8), f(8), f(12), null, { ...good, keyStart: [0] as unknown as Int32Array }), /attention: shape.keyStart must be an Int32Array/);
+    expectErr(() => N.attention(f(12), f(8), f(8), f(12), null, { ...good, keyStart: Int32Array.from([9]) }), /attention: shape.keyStart\[0\] = 9 is outside/);
     expectErr(() => N.broadcastBinary(BinaryOp.Add, f(4), new Int32Array([1]), f(4), new Int32Array([1, 1]), f(4), new Int32Array([4])), /broadcastBinary: bStrides has 2 entries/);
     expectErr(() => N.broadcastBinary(BinaryOp.Add, f(3), new Int32Array([1]), f(4), new Int32Array([1]), f(4), new Int32Array([4])), /broadcastBinary: a has 3 elements/);
     expectErr(() => N.copyStrided(f(4), 0, new Int32Array(9), f(4), 0, new Int32Array(9), new Int32Array(9).fill(1), false), /at most 8/);

@@ -22,21 +22,23 @@ struct Shape {
   int64_t B, Tq, Tk, Hq, Hkv, D, kvStride, window;
   float scale, softCap;
   bool causal;
+  const int32_t* keyStart = nullptr;  // per batch row, or null
   int64_t off() const { return Tk - Tq; }
-  // visible key range [lo, hi) for query row i
-  void range(int64_t i, int64_t* lo, int64_t* hi) const {
+  // visible key range [lo, hi) for query row i of batch row b
+  void range(int64_t b, int64_t i, int64_t* lo, int64_t* hi) const {
     const int64_t p = i + off();
     int64_t h = causal ? std::min(Tk, p + 1) : Tk;
     int64_t l = window > 0 ? std::max<int64_t>(0, p - window + 1) : 0;
+    if (keyStart != nullptr) l = std::max<int64_t>(l, keyStart[b]);
     if (h < 0) h = 0;
     *lo = l;
     *hi = h;
   }
   // union of visible keys for rows [i0, i1)
-  void block_range(int64_t i0, int64_t i1, int64_t* lo, int64_t* hi) const {
+  void block_range(int64_t b, int64_t i0, int64_t i1, int64_t* lo, int64_t* hi) const {
     int64_t l0, h0, l1, h1;
-    range(i0, &l0, &h0);
-    range(i1 - 1, &l1, &h1);
+    range(b, i0, &l0, &h0);
+    range(b, i1 - 1, &l1, &h1);
     *lo = std::min(l0, l1);
     *hi = std::max(h0, h1);
   }
@@ -71,6 +73,20 @@ Shape read_shape(const Args& a, size_t idx) {
   s.scale = float(sc.As<Napi::Number>().DoubleValue());
   s.softCap = float(cap.As<Napi::Number>().DoubleValue());
   s.causal = causal.As<Napi::Boolean>().Value();
+  Napi::Value ks = o.Get("keyStart");
+  if (!ks.IsUndefined() && !ks.IsNull()) {
+    if (!ks.IsTypedArray() || ks.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      a.type("shape.keyStart must be an Int32Array, null or absent, got " + describe(ks));
+    Napi::Int32Array starts = ks.As<Napi::Int32Array>();
+    if (int64_t(starts.ElementLength()) < s.B)
+      a.range("shape.keyStart has " + std::to_string(starts.ElementLength()) + " entries, needs one per batch row (" +
+              std::to_string(s.B) + ")");
+    for (int64_t b = 0; b < s.B; ++b)
+      if (starts[b] < 0 || starts[b] > s.Tk)
+        a.range("shape.keyStart[" + std::to_string(b) + "] = " + std::to_string(starts[b]) + " is outside [0, keyLength=" +
+                std::to_string(s.Tk) + "]");
+    s.keyStart = starts.Data();
+  }
   if (s.Hkv == 0 && s.Hq > 0) a.range("shape.keyValueHeads must be >= 1, got 0");
   if (s.Hkv > 0 && s.Hq % s.Hkv != 0)
     a.range("shape.queryHeads (" + std::to_string(s.Hq) + ") must be a multiple of shape.keyValueHeads (" +
@@ -153,7 +169,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
         const float* qb = q.p + ((b * s.Tq + i0) * s.Hq + hq) * s.D;
         float* ob = out.p + ((b * s.Tq + i0) * s.Hq + hq) * s.D;
         int64_t kmin, kmax;
-        s.block_range(i0, i1, &kmin, &kmax);
+        s.block_range(b, i0, i1, &kmin, &kmax);
         if (kmin >= kmax) {
           for (int64_t r = 0; r < rows; ++r) {
             std::fill(S + r * s.Tk, S + (r + 1) * s.Tk, 0.0f);
@@ -165,7 +181,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
         gemm_serial(false, true, rows, nk, s.D, s.scale, qb, ldq, kb + kmin * ldk, ldk, 0.0f, S + kmin, s.Tk);
         for (int64_t r = 0; r < rows; ++r) {
           int64_t lo, hi;
-          s.range(i0 + r, &lo, &hi);
+          s.range(b, i0 + r, &lo, &hi);
           softmax_row(S + r * s.Tk, s.Tk, lo, hi, s.softCap);
         }
         gemm_serial(false, false, rows, s.D, nk, 1.0f, S + kmin, s.Tk, vb + kmin * ldk, ldk, 0.0f, ob, ldq);
@@ -230,7 +246,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
           const float* gob = go.p + ((b * s.Tq + i0) * s.Hq + hq) * s.D;
           float* gqb = gq.p + ((b * s.Tq + i0) * s.Hq + hq) * s.D;
           int64_t kmin, kmax;
-          s.block_range(i0, i1, &kmin, &kmax);
+          s.block_range(b, i0, i1, &kmin, &kmax);
           if (kmin >= kmax) {
             if (!acc)
               for (int64_t r = 0; r < rows; ++r) std::fill(gqb + r * ldq, gqb + r * ldq + s.D, 0.0f);
@@ -242,7 +258,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
           if (cap) gemm_serial(false, true, rows, nk, s.D, s.scale, qb, ldq, kb + kmin * ldk, ldk, 0.0f, Sraw + kmin, s.Tk);
           for (int64_t r = 0; r < rows; ++r) {
             int64_t lo, hi;
-            s.range(i0 + r, &lo, &hi);
+            s.range(b, i0 + r, &lo, &hi);
             float* d = dP + r * s.Tk;
             const float* p = P + r * s.Tk;
             for (int64_t j = kmin; j < std::min(lo, kmax); ++j) d[j] = 0.0f;

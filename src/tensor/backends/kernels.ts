@@ -38,6 +38,9 @@ export interface AttentionShape {
   softCap: number;            // 0 = off; else s <- softCap * tanh(s / softCap)
   causal: boolean;            // query i sits at absolute position i + (Tk - Tq)
   window: number;             // 0 = off; else key j is visible to query at position p iff p - j < window
+  // Optional, one per batch row: keys j < keyStart[b] are invisible to every query of
+  // row b. Left-padded batches use it to hide the padding of shorter prompts.
+  keyStart?: Int32Array | null;
 }
 
 export interface Kernels {

@@ -18,6 +18,8 @@ export interface AttentionOptions {
   softCap?: number;
   /** 0 = off; else only the last `window` positions are visible. */
   window?: number;
+  /** Per batch row: keys before this index are hidden (the left padding of a ragged batch). */
+  keyStart?: Int32Array | null;
 }
 
 function keyValueBatchStride(op: string, name: string, t: Tensor): number {
@@ -57,6 +59,7 @@ export function attention(tape: Tape, q: Tensor, k: Tensor, v: Tensor, options: 
     softCap: options.softCap ?? 0,
     causal: options.causal ?? true,
     window: options.window ?? 0,
+    keyStart: options.keyStart ?? null,
   };
   const tracking = tape.tracks(q, k, v);
   const out = tape.allocate(q.shape);

@@ -5,7 +5,7 @@ import {
 
 interface Dims {
   B: number; Tq: number; Tk: number; Hq: number; Hkv: number; D: number; kvStride: number;
-  group: number; scale: number; softCap: number; causal: boolean; window: number;
+  group: number; scale: number; softCap: number; causal: boolean; window: number; keyStart: Int32Array | null;
   qSize: number; kvNeeded: number; kvDense: number; probsSize: number;
 }
 
@@ -25,11 +25,19 @@ function checkAttentionShape(kernel: string, shape: AttentionShape): Dims {
   checkBoolean(kernel, 'shape.causal', shape.causal);
   if (Hkv === 0) fail(kernel, 'shape.keyValueHeads', 'shape.keyValueHeads must be >= 1, got 0');
   if (Hq % Hkv !== 0) fail(kernel, 'shape.queryHeads', `shape.queryHeads=${Hq} is not a multiple of shape.keyValueHeads=${Hkv}`);
+  const keyStart = shape.keyStart ?? null;
+  if (keyStart !== null) {
+    if (!(keyStart instanceof Int32Array)) fail(kernel, 'shape.keyStart', 'shape.keyStart must be an Int32Array, null or absent');
+    if (keyStart.length < B) fail(kernel, 'shape.keyStart', `shape.keyStart has ${keyStart.length} entries, needs one per batch row (${B})`);
+    for (let b = 0; b < B; b++) {
+      if (keyStart[b]! < 0 || keyStart[b]! > Tk) fail(kernel, 'shape.keyStart', `shape.keyStart[${b}] = ${keyStart[b]} is outside [0, keyLength=${Tk}]`);
+    }
+  }
   const kvRow = checkedProduct(kernel, 'Tk*Hkv*D', Tk, Hkv, D);
   const kvNeeded = B === 0 || kvRow === 0 ? 0 : checkedProduct(kernel, 'k/v extent', B - 1, shape.keyValueBatchStride) + kvRow;
   return {
     B, Tq, Tk, Hq, Hkv, D, kvStride: shape.keyValueBatchStride, group: Hq / Hkv,
-    scale: shape.scale, softCap: shape.softCap, causal: shape.causal, window: shape.window,
+    scale: shape.scale, softCap: shape.softCap, causal: shape.causal, window: shape.window, keyStart,
     qSize: checkedProduct(kernel, 'B*Tq*Hq*D', B, Tq, Hq, D),
     kvNeeded,
     kvDense: checkedProduct(kernel, 'B*Tk*Hkv*D', B, kvRow),
@@ -44,10 +52,10 @@ function describeKv(s: Dims): string {
   return `B=${s.B}, Tk=${s.Tk}, Hkv=${s.Hkv}, D=${s.D}, keyValueBatchStride=${s.kvStride}`;
 }
 
-/** Visible keys for query row i are j in [lo, hi). */
-function visibleRange(s: Dims, i: number): [number, number] {
+/** Visible keys for query row i of batch row b are j in [lo, hi). */
+function visibleRange(s: Dims, b: number, i: number): [number, number] {
   const pos = i + (s.Tk - s.Tq);
-  let lo = 0;
+  let lo = s.keyStart === null ? 0 : s.keyStart[b]!;
   let hi = s.Tk;
   if (s.causal) hi = Math.min(hi, pos + 1);
   if (s.window > 0) lo = Math.max(lo, pos - s.window + 1);
@@ -80,7 +88,7 @@ export function attention(q: FloatArray, k: FloatArray, v: FloatArray, out: Floa
   const acc = new Float64Array(D);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Tq; i++) {
-      const [lo, hi] = visibleRange(s, i);
+      const [lo, hi] = visibleRange(s, b, i);
       for (let h = 0; h < Hq; h++) {
         const kvh = Math.floor(h / group);
         const qOff = ((b * Tq + i) * Hq + h) * D;
@@ -154,7 +162,7 @@ export function attentionBackward(
   const dP = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Tq; i++) {
-      const [lo, hi] = visibleRange(s, i);
+      const [lo, hi] = visibleRange(s, b, i);
       for (let h = 0; h < Hq; h++) {
         const kvh = Math.floor(h / group);
         const qOff = ((b * Tq + i) * Hq + h) * D;
