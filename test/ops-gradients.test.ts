@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import {
   Tensor, add, attention, concat, contiguous, createRopeTable, crossEntropy, embedding, gated, gelu, klDivergence,
   layerNorm, linear, logSoftmax, matmul, mean, mul, reshape, rmsNorm, rope, ropeFrequencies, scale, silu, slice,
-  softmax, sub, sum, topK, transpose,
+  softCap, softmax, sub, sum, topK, transpose,
 } from '../src/tensor/index.js';
 import { withBackend } from '../src/tensor/backend.js';
 import { gradCheck, float64Backend } from './support/gradcheck.js';
@@ -78,6 +78,10 @@ test('GELU (tanh, erf), SiLU, SwiGLU and GeGLU', () => {
 test('softmax and log-softmax', () => {
   gradCheck('softmax', [{ shape: [3, 6] }], (t, [x]) => softmax(t, x));
   gradCheck('logSoftmax', [{ shape: [3, 6] }], (t, [x]) => logSoftmax(t, x));
+});
+
+test('soft-capping (Gemma-2 final logits)', () => {
+  gradCheck('softCap', [{ shape: [3, 5] }], (t, [x]) => softCap(t, scale(t, x, 3), 2));
 });
 
 test('cross-entropy with ignore-index and per-token weights', () => {

@@ -12,6 +12,7 @@ export * from './ops/norms.js';
 export * from './ops/rope.js';
 export * from './ops/attention.js';
 export * from './ops/softmax.js';
+export * from './ops/softcap.js';
 export * from './ops/losses.js';
 export * from './ops/topk.js';
 export * from './ops/embedding.js';
