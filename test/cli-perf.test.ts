@@ -13,7 +13,7 @@ const native = loadNativeKernels();
 const skipBenchmark = 'error' in native ? `needs the native backend (${native.error})` : false;
 
 test('imprint perf --json prints one JSON object with the documented fields', { skip: skipBenchmark }, () => {
-  const child = spawnSync(process.execPath, [cli, 'perf', '--json', '--steps', '5'], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [cli, 'perf', '--json', '--steps', '5', '--prompt-tokens', '64', '--decode-tokens', '8'], { encoding: 'utf8' });
   assert.equal(child.status, 0, child.stderr);
   const lines = child.stdout.trim().split('\n');
   assert.equal(lines.length, 1, `expected a single JSON line, got:\n${child.stdout}`);
@@ -25,6 +25,19 @@ test('imprint perf --json prints one JSON object with the documented fields', { 
   assert.equal((result.train_step_ms as number[]).length, 5);
   assert.ok(['native', 'js'].includes(result.backend as string));
   assert.ok(Number.isInteger(result.threads) && (result.threads as number) >= 1);
+  assert.ok(typeof result.prefill_tokens_per_s === 'number' && result.prefill_tokens_per_s > 0);
+  assert.ok(typeof result.decode_tokens_per_s === 'number' && result.decode_tokens_per_s > 0);
+  const inference = result.inference as Record<string, unknown>;
+  assert.equal(inference.prompt_tokens, 64);
+  assert.match(String(inference.model), /random llama/);
+  // llama.cpp is a dev dependency: either it was timed, or the reason it was not is given.
+  const peer = inference.llama_cpp as Record<string, unknown>;
+  if (peer.skipped === undefined) {
+    assert.ok((peer.decode_tokens_per_s as number) > 0 && (peer.prefill_tokens_per_s as number) > 0);
+    assert.ok((inference.decode_vs_llama_cpp as number) > 0);
+  } else {
+    assert.equal(typeof peer.skipped, 'string');
+  }
 });
 
 test('imprint rejects unknown commands and bad flags with exit codes and messages', () => {
@@ -34,4 +47,7 @@ test('imprint rejects unknown commands and bad flags with exit codes and message
   const badSteps = spawnSync(process.execPath, [cli, 'perf', '--steps', '2'], { encoding: 'utf8' });
   assert.equal(badSteps.status, 1);
   assert.match(badSteps.stderr, /--steps must be an integer >= 5/);
+  const badDecode = spawnSync(process.execPath, [cli, 'perf', '--skip-train', '--decode-tokens', '2'], { encoding: 'utf8' });
+  assert.equal(badDecode.status, 1);
+  assert.match(badDecode.stderr, /--decode-tokens must be an integer >= 5/);
 });

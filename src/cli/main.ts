@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { runConvert } from './convert.js';
+import { runGenerate } from './generate.js';
+import { runLogits } from './logits.js';
 import { runPerf } from './perf.js';
 
 // The `imprint` command. Each subcommand lives in its own file and parses its own flags.
@@ -9,7 +12,10 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  perf: { summary: 'benchmark the compute core (GEMM GFLOP/s, training tokens/s); --json for machine-readable output', run: runPerf },
+  generate: { summary: 'stream a completion from a model directory', run: runGenerate },
+  logits: { summary: 'next-token log-probabilities of a text (--json for other tools)', run: runLogits },
+  convert: { summary: 'export a model directory to another format (--to gguf)', run: runConvert },
+  perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 
 function usage(): string {
@@ -30,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
   }
   return command.run(rest);
 }
+
+// A reader that stops early (`imprint logits ... | head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

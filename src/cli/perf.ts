@@ -2,18 +2,30 @@ import { parseArgs } from 'node:util';
 import { getBackend } from '../tensor/backend.js';
 import { gemmGflops, round } from '../perf/gemmBench.js';
 import { trainThroughput } from '../perf/trainBench.js';
+import { benchLlamaConfig, randomBenchModel, syntheticTokenizer } from '../perf/benchModel.js';
+import { modelPerf } from '../perf/modelPerf.js';
+import { loadModel } from '../model/load.js';
 
 // `imprint perf`: the compute core's benchmark. Prints one JSON object with --json.
 
-const help = `usage: imprint perf [--json] [--steps N] [--threads N]
+const help = `usage: imprint perf [--json] [--steps N] [--threads N] [--model DIR]
 
-Measures GEMM throughput and training tokens/s on the reference GPT config
-(vocab 4096, d_model 256, 4 layers, 4 heads, seq 128, batch 8, AdamW).
+Measures GEMM throughput, training tokens/s on the reference GPT config
+(vocab 4096, d_model 256, 4 layers, 4 heads, seq 128, batch 8, AdamW), and
+inference: prefill tokens/s on a 512-token prompt and batch-1 decode tokens/s
+with the KV cache, next to llama.cpp (node-llama-cpp, F32 GGUF of the same
+weights, same threads) when it is installed and the model is a Llama.
 
-  --json        print one JSON object
-  --steps N     timed training steps after 2 warm-up steps (default 8, at least 5)
-  --threads N   worker threads for the native backend (default: all cores)
-  --skip-train  only run the GEMM benchmark`;
+  --json             print one JSON object
+  --steps N          timed training steps after 2 warm-up steps (default 8, at least 5)
+  --threads N        worker threads for the native backend and llama.cpp (default: all cores)
+  --model DIR        model for the inference benchmark (default: a random-weight Llama,
+                     d_model 256, 4 layers, vocab 4096)
+  --prompt-tokens N  prefill length (default 512)
+  --decode-tokens N  decode steps per round (default 64)
+  --skip-train       skip the training benchmark
+  --skip-inference   skip the prefill/decode benchmark
+  --skip-llama-cpp   do not time llama.cpp`;
 
 export async function runPerf(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -23,6 +35,11 @@ export async function runPerf(args: string[]): Promise<number> {
       steps: { type: 'string', default: '8' },
       threads: { type: 'string' },
       'skip-train': { type: 'boolean', default: false },
+      'skip-inference': { type: 'boolean', default: false },
+      'skip-llama-cpp': { type: 'boolean', default: false },
+      model: { type: 'string' },
+      'prompt-tokens': { type: 'string', default: '512' },
+      'decode-tokens': { type: 'string', default: '64' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -33,6 +50,10 @@ export async function runPerf(args: string[]): Promise<number> {
   }
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps < 5) throw new RangeError(`--steps must be an integer >= 5 (medians need several samples), got '${values.steps}'`);
+  const promptTokens = Number(values['prompt-tokens']);
+  const decodeTokens = Number(values['decode-tokens']);
+  if (!Number.isInteger(promptTokens) || promptTokens < 1) throw new RangeError(`--prompt-tokens must be a positive integer, got '${values['prompt-tokens']}'`);
+  if (!Number.isInteger(decodeTokens) || decodeTokens < 5) throw new RangeError(`--decode-tokens must be an integer >= 5 (medians need several samples), got '${values['decode-tokens']}'`);
   const backend = getBackend();
   if (values.threads !== undefined) {
     const threads = Number(values.threads);
@@ -59,6 +80,28 @@ export async function runPerf(args: string[]): Promise<number> {
     result.train_config = 'gpt pre-LN, vocab 4096, d_model 256, 4 layers, 4 heads, seq 128, batch 8, tied embeddings, GELU, AdamW';
     result.train_parameters = train.parameters;
     log(`training: ${result.train_tokens_per_s} tokens/s (median step ${result.train_step_ms_median} ms over ${steps} steps, ${train.parameters} parameters)`);
+  }
+  if (!values['skip-inference']) {
+    const loaded = values.model === undefined ? null : loadModel(values.model);
+    const inference = await modelPerf({
+      model: loaded?.model ?? randomBenchModel(1),
+      config: loaded?.config ?? benchLlamaConfig,
+      tokenizer: loaded === null ? syntheticTokenizer(4096) : loaded.tokenizer,
+      label: values.model ?? 'random llama, d_model 256, 4 layers, 4 heads, ffn 688, vocab 4096',
+      promptTokens, decodeTokens, repeats: 3,
+      threads: backend.kernels.threads,
+      compareLlamaCpp: !values['skip-llama-cpp'],
+    });
+    result.inference = inference;
+    result.prefill_tokens_per_s = inference.prefill_tokens_per_s;
+    result.decode_tokens_per_s = inference.decode_tokens_per_s;
+    log(`inference (${inference.model}): prefill ${inference.prefill_tokens_per_s} tokens/s (${promptTokens}-token prompt), decode ${inference.decode_tokens_per_s} tokens/s (batch 1, KV cache)`);
+    const peer = inference.llama_cpp as Record<string, unknown> | undefined;
+    if (peer !== undefined) {
+      log(peer.skipped !== undefined
+        ? `llama.cpp: skipped (${String(peer.skipped)})`
+        : `llama.cpp (F32, ${String(peer.threads)} threads): prefill ${String(peer.prefill_tokens_per_s)} tokens/s, decode ${String(peer.decode_tokens_per_s)} tokens/s`);
+    }
   }
   if (values.json) console.log(JSON.stringify(result));
   return 0;
