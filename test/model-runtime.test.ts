@@ -185,3 +185,21 @@ describe('loading errors name what is wrong', () => {
     assert.throws(() => fullLogits(model, new Array(49).fill(1)), /position 48 exceeds the 48 learned positions/);
   });
 });
+
+test('F16 and BF16 checkpoints load as float32 within their precision', () => {
+  const { model } = randomModel(tinyConfigs.qwen2, 77);
+  for (const [dtype, relative] of [['F16', 2 ** -11], ['BF16', 2 ** -8]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), `imprint-${dtype}-`));
+    try {
+      saveModel(dir, model, tinyConfigs.qwen2, { dtype });
+      assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).torch_dtype, dtype === 'F16' ? 'float16' : 'bfloat16');
+      const loaded = loadModel(dir);
+      for (const [name, tensor] of model.params) {
+        const got = loaded.model.params.get(name)!.data;
+        tensor.data.forEach((v, i) => assert.ok(Math.abs(got[i] - v) <= Math.abs(v) * relative + 1e-7, `${dtype} ${name}[${i}]: ${got[i]} vs ${v}`));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
