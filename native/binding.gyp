@@ -7,6 +7,7 @@
         "src/threadpool.cc",
         "src/validate.cc",
         "src/gemm.cc",
+        "src/gemv.cc",
         "src/gemm_blas.cc",
         "src/gemm_bundled.cc",
         "src/gemm_napi.cc",

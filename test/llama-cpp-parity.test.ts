@@ -28,7 +28,11 @@ const prompts = [
 ];
 
 let peer: LlamaCppPeer | { error: string };
-before(async () => { peer = await loadLlamaCppPeer(); });
+before(async () => {
+  peer = await loadLlamaCppPeer();
+  // CI sets this so that a broken llama.cpp install fails the run instead of skipping the proof.
+  if ('error' in peer && process.env.IMPRINT_REQUIRE_LLAMA_CPP === '1') throw new Error(`IMPRINT_REQUIRE_LLAMA_CPP=1 but ${peer.error}`);
+});
 after(async () => { if (!('error' in peer)) await peer.dispose(); });
 
 function convert(dir: string, out: string, type: 'f32' | 'f16'): void {

@@ -41,6 +41,8 @@ function maxAbsDifference(a: Float64Array, b: Float64Array): number {
 
 const loaded = await loadLlamaCppPeer();
 const skipReason = 'error' in loaded ? `node-llama-cpp could not be loaded: ${loaded.error}` : false;
+// CI sets this so that a broken llama.cpp install fails the run instead of skipping the peer tests.
+if (skipReason !== false && process.env.IMPRINT_REQUIRE_LLAMA_CPP === '1') throw new Error(`IMPRINT_REQUIRE_LLAMA_CPP=1 but ${skipReason}`);
 
 describe('llama.cpp peer (node-llama-cpp)', { skip: skipReason }, () => {
   const peer = loaded as LlamaCppPeer;

@@ -91,7 +91,8 @@ describe('native kernels vs JS reference', { skip: skipReason }, () => {
   test('gemm: transposes, leading dims, batch, alpha/beta, both implementations', () => {
     N.setThreads(2);
     const rand = makeRng(1);
-    const shapes: [number, number, number][] = [[1, 1, 1], [7, 13, 33], [65, 129, 17], [33, 7, 129], [13, 65, 1], [130, 70, 300], [6, 16, 5]];
+    // M = 1 rows take the matrix-vector path (decoding); 1x3x7 and 1x37x13 exercise its 4-row blocks and tails.
+    const shapes: [number, number, number][] = [[1, 1, 1], [7, 13, 33], [65, 129, 17], [33, 7, 129], [13, 65, 1], [130, 70, 300], [6, 16, 5], [1, 3, 7], [1, 37, 13], [1, 9, 8]];
     for (const impl of impls()) {
       N.setGemmImplementation(impl);
       for (const [M, Nn, K] of shapes) {
@@ -114,7 +115,7 @@ describe('native kernels vs JS reference', { skip: skipReason }, () => {
         }
       }
       // big enough to be split across threads (rows and columns) and to cross KC blocks
-      for (const [M, Nn, K, batch] of [[200, 300, 260, 1], [3, 700, 129, 1], [64, 64, 64, 5]] as const) {
+      for (const [M, Nn, K, batch] of [[200, 300, 260, 1], [3, 700, 129, 1], [64, 64, 64, 5], [1, 1027, 300, 1], [1, 4099, 129, 2]] as const) {
         const bufs = { A: f32(rand, M * K * batch), B: f32(rand, K * Nn * batch), C: f32(rand, M * Nn * batch) };
         compare(`gemm[${impl}] big ${M}x${Nn}x${K}`, bufs, ['C'], (k, b) =>
           k.gemm(false, true, M, Nn, K, 1, F(b, 'A'), K, M * K, F(b, 'B'), K, K * Nn, 0.5, F(b, 'C'), Nn, M * Nn, batch),

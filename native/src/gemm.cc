@@ -38,6 +38,7 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     scale_c(M, N, beta, C, ldc);
     return;
   }
+  if (gemv_serial(ta, tb, M, N, K, alpha, A, B, ldb, beta, C)) return;
   if (g_use_blas) {
     blas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   } else {
@@ -51,7 +52,10 @@ void gemm_parallel(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alph
   if (batch <= 0 || M <= 0 || N <= 0) return;
   const int T = pool_threads();
   const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1)) * double(batch);
-  if (T <= 1 || work < 96.0 * 96.0 * 96.0) {
+  // A one-row product is bound by reading B, not by arithmetic, so it pays to split
+  // across threads at a much smaller size than a full GEMM does.
+  const double threshold = M == 1 ? 128.0 * 1024.0 : 96.0 * 96.0 * 96.0;
+  if (T <= 1 || work < threshold) {
     for (int64_t b = 0; b < batch; ++b)
       gemm_serial(ta, tb, M, N, K, alpha, A + b * sA, lda, B + b * sB, ldb, beta, C + b * sC, ldc);
     return;

@@ -33,4 +33,8 @@ void blas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 const char* bundled_name();
 
+// One-row products (M == 1, A not transposed) without packing; false if not applicable.
+bool gemv_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,
+                 int64_t ldb, float beta, float* C);
+
 }  // namespace imp
