@@ -117,6 +117,13 @@ describe('generation', () => {
     assert.deepEqual(ended.results[0].tokenIds, ids.slice(0, ids.indexOf(stopAt)));
   });
 
+  test('generation stops at the context length instead of allocating past it', async () => {
+    const run = await generateFromIds(model, [[5, 6, 7]], { maxTokens: 1_000_000_000, temperature: 0, stopTokenIds: [] });
+    assert.equal(run.results[0].tokenIds.length, 256 - 3);
+    assert.equal(run.results[0].finishReason, 'length');
+    await assert.rejects(generateFromIds(model, [new Array(256).fill(5)], { maxTokens: 4 }), /leaves no room in the model's context of 256 positions/);
+  });
+
   test('bad options fail clearly', async () => {
     await assert.rejects(generateText(model, tokenizer, 'x', { maxTokens: 0 }), /maxTokens must be a positive integer/);
     await assert.rejects(generateText(model, tokenizer, 'x', { maxTokens: 3, topP: 0 }), /topP must be in \(0, 1\]/);

@@ -62,9 +62,10 @@ export async function generateFromIds(
   const padId = spec.padTokenId ?? tokenizer?.padTokenId ?? spec.eosTokenIds[0] ?? 0;
   const padded = padBatch(prompts, padId);
   const { batch, seq } = padded;
-  let maxTokens = options.maxTokens;
-  if (spec.positions === 'learned') maxTokens = Math.min(maxTokens, spec.maxPositions - seq);
-  if (maxTokens < 1) throw new RangeError(`the prompt of ${seq} tokens leaves no room in the model's ${spec.maxPositions} positions`);
+  // The cache is sized for the whole run up front, so the context length bounds it:
+  // a huge --max-tokens is cut to what fits rather than allocating gigabytes.
+  const maxTokens = Math.min(options.maxTokens, spec.maxPositions - seq);
+  if (maxTokens < 1) throw new RangeError(`the prompt of ${seq} tokens leaves no room in the model's context of ${spec.maxPositions} positions`);
   const stopIds = new Set(options.stopTokenIds ?? [...spec.eosTokenIds, ...(tokenizer?.eosTokenId != null ? [tokenizer.eosTokenId] : [])]);
 
   const cache = new KvCache(spec, batch, seq + maxTokens);
