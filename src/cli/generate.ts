@@ -8,7 +8,7 @@ const help = `usage: imprint generate --model DIR --prompt TEXT [options]
 
 Streams a completion of TEXT to stdout.
 
-  --model DIR        Hugging Face model directory (config.json, model.safetensors, tokenizer.json)
+  --model DIR        Hugging Face model directory (default: the shipped model in models/)
   --prompt TEXT      the prompt
   --chat             wrap the prompt as a user message with the model's chat template
   --max-tokens N     new tokens at most (default 64)

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { runConvert } from './convert.js';
+import { runEval } from './eval.js';
 import { runGenerate } from './generate.js';
 import { runLogits } from './logits.js';
 import { runPerf } from './perf.js';
+import { runPretrain } from './pretrain.js';
 
 // The `imprint` command. Each subcommand lives in its own file and parses its own flags.
 
@@ -15,6 +17,8 @@ const commands: Record<string, Command> = {
   generate: { summary: 'stream a completion from a model directory', run: runGenerate },
   logits: { summary: 'next-token log-probabilities of a text (--json for other tools)', run: runLogits },
   convert: { summary: 'export a model directory to another format (--to gguf)', run: runConvert },
+  pretrain: { summary: 'pretrain the shipped model from scratch on the generated world (--resume to continue)', run: runPretrain },
+  eval: { summary: 'evaluate a model: --suite base runs the base probes of the shipped model', run: runEval },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 

@@ -1,0 +1,96 @@
+import type { CorpusMix } from '../world/corpus.js';
+import { defaultMix } from '../world/corpus.js';
+
+// Everything that defines a pretraining run. The shipped model is built from
+// `shippedModelConfig`; tests and the CI smoke run use `tinyConfig`.
+
+export interface PretrainConfig {
+  name: string;
+  seed: number;
+  vocabSize: number;
+  /** Documents sampled from the corpus to train the tokenizer on. */
+  tokenizerDocuments: number;
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  intermediateSize: number;
+  contextLength: number;
+  batch: number;
+  steps: number;
+  warmupSteps: number;
+  peakLr: number;
+  minLr: number;
+  weightDecay: number;
+  clipNorm: number;
+  evalEvery: number;
+  evalSequences: number;
+  checkpointEvery: number;
+  mix: CorpusMix;
+}
+
+export const shippedModelConfig: PretrainConfig = {
+  name: 'imprint-world-6m',
+  seed: 20261129,
+  vocabSize: 4096,
+  tokenizerDocuments: 30000,
+  hiddenSize: 256,
+  layers: 6,
+  heads: 4,
+  kvHeads: 4,
+  intermediateSize: 704,
+  contextLength: 320,
+  batch: 14,
+  steps: 3600,
+  warmupSteps: 150,
+  peakLr: 2e-3,
+  minLr: 1e-4,
+  weightDecay: 0.1,
+  clipNorm: 1,
+  evalEvery: 250,
+  evalSequences: 48,
+  checkpointEvery: 100,
+  mix: defaultMix,
+};
+
+export const tinyConfig: PretrainConfig = {
+  ...shippedModelConfig,
+  name: 'imprint-tiny-smoke',
+  vocabSize: 600,
+  tokenizerDocuments: 400,
+  hiddenSize: 32,
+  layers: 2,
+  heads: 2,
+  kvHeads: 2,
+  intermediateSize: 64,
+  contextLength: 192,
+  batch: 2,
+  steps: 12,
+  warmupSteps: 3,
+  evalEvery: 6,
+  evalSequences: 4,
+  checkpointEvery: 4,
+};
+
+/** The Hugging Face config.json of the model a run trains. */
+export function llamaConfigFor(config: PretrainConfig, special: { bos: number; eos: number; pad: number }): Record<string, unknown> {
+  return {
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: config.vocabSize,
+    hidden_size: config.hiddenSize,
+    intermediate_size: config.intermediateSize,
+    num_hidden_layers: config.layers,
+    num_attention_heads: config.heads,
+    num_key_value_heads: config.kvHeads,
+    max_position_embeddings: config.contextLength,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    hidden_act: 'silu',
+    tie_word_embeddings: true,
+    bos_token_id: special.bos,
+    eos_token_id: special.eos,
+    pad_token_id: special.pad,
+    torch_dtype: 'float32',
+  };
+}

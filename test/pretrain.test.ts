@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { loadModel } from '../src/model/load.js';
+import { tinyConfig } from '../src/pretrain/config.js';
+import { learningRateAt } from '../src/pretrain/schedule.js';
+import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { lineChartSvg } from '../src/plot/lineChart.js';
+
+// Pretraining: the schedule, a smoke run of the tiny config, exact resumption
+// (in process, and after kill -9 of a real `imprint pretrain`), and the outputs.
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+test('learning rate: linear warm-up to the peak, cosine down to the floor', () => {
+  const s = { peakLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 110 };
+  assert.ok(Math.abs(learningRateAt(0, s) - 1e-4) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(9, s) - 1e-3) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(60, s) - 5.5e-4) < 1e-9, 'halfway down the cosine');
+  assert.ok(Math.abs(learningRateAt(110, s) - 1e-4) < 1e-12);
+  for (let i = 11; i < 110; i++) assert.ok(learningRateAt(i, s) <= learningRateAt(i - 1, s) + 1e-15);
+});
+
+test('the loss chart is an SVG with one path per series and refuses empty data', () => {
+  const svg = lineChartSvg([{ name: 'train', points: [[1, 3], [2, 2.5], [3, 2]] }, { name: 'held-out', points: [[1, 3.1], [3, 2.2]] }], { title: 'loss', xLabel: 'step', yLabel: 'nats' });
+  assert.match(svg, /^<svg /);
+  assert.equal(svg.match(/<path /g)?.length, 2);
+  assert.throws(() => lineChartSvg([{ name: 'x', points: [] }], { title: 'empty', xLabel: 'a', yLabel: 'b' }), /"empty" has no finite points/);
+});
+
+describe('pretraining the tiny config', () => {
+  test('a run lowers the loss, and stopping then resuming gives exactly the uninterrupted result', () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'imprint-pre-a-')), mkdtempSync(join(tmpdir(), 'imprint-pre-b-'))];
+    try {
+      const straight = pretrain(tinyConfig, { runDir: dirs[0], resume: false });
+      assert.equal(straight.log.train.length, tinyConfig.steps);
+      const first = straight.log.train.slice(0, 3).reduce((a, r) => a + r.loss, 0) / 3;
+      const last = straight.log.train.slice(-3).reduce((a, r) => a + r.loss, 0) / 3;
+      assert.ok(last < first, `loss should fall: ${first} -> ${last}`);
+      assert.ok(straight.log.evals.length >= 2);
+
+      let steps = 0;
+      const interrupted = pretrain(tinyConfig, { runDir: dirs[1], resume: false, shouldStop: () => ++steps >= 5 });
+      assert.equal(interrupted.stoppedEarly, true);
+      assert.throws(() => pretrain(tinyConfig, { runDir: dirs[1], resume: false }), /already holds a checkpoint; pass --resume/);
+      const resumed = pretrain(tinyConfig, { runDir: dirs[1], resume: true });
+      assert.equal(resumed.stoppedEarly, false);
+      assert.deepEqual(resumed.log.train.map((r) => r.loss), straight.log.train.map((r) => r.loss));
+      for (const [name, t] of straight.model.params) assert.deepEqual(resumed.model.params.get(name)!.data, t.data, name);
+
+      const out = join(dirs[0], 'model');
+      writePretrainOutputs(straight, out);
+      const loaded = loadModel(out);
+      assert.ok(loaded.tokenizer?.hasChatTemplate);
+      assert.match(readFileSync(join(out, 'loss-curve.svg'), 'utf8'), /<svg/);
+      for (const [name, t] of straight.model.params) assert.deepEqual(loaded.model.params.get(name)!.data, t.data);
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test('imprint pretrain killed with SIGKILL mid-run resumes from its last checkpoint and finishes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-kill-'));
+    try {
+      const args = [cli, 'pretrain', '--config', 'tiny', '--run-dir', join(dir, 'run'), '--out', join(dir, 'model'), '--steps', '40', '--skip-eval'];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+      let killedBy: string | null = null;
+      const exited = new Promise<void>((resolve) => child.on('exit', (_code, signal) => { killedBy = signal; resolve(); }));
+      // Kill it once a checkpoint exists and it is past it.
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const state = join(dir, 'run', 'checkpoint', 'state.json');
+          if (existsSync(state) && JSON.parse(readFileSync(state, 'utf8')).step >= 8) {
+            child.kill('SIGKILL');
+            clearInterval(timer);
+            resolve();
+          }
+        }, 20);
+        void exited.then(() => { clearInterval(timer); resolve(); });
+      });
+      await exited;
+      assert.equal(killedBy, 'SIGKILL', 'the run must have been killed mid-way (it finished first)');
+      const state = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint', 'state.json'), 'utf8'));
+      assert.ok(state.step >= 8, 'a checkpoint was written before the kill');
+      const files = readdirSync(join(dir, 'run', 'checkpoint'));
+      assert.ok(files.includes(state.weightsFile) && files.includes(state.optimiserFile), 'state.json names complete files');
+      const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
+      assert.equal(resumed.status, 0, resumed.stderr);
+      const card = readFileSync(join(dir, 'model', 'README.md'), 'utf8');
+      assert.match(card, /40 steps of 2 x 192 tokens/);
+      assert.match(card, /npx imprint pretrain --config tiny --steps 40/);
+      assert.ok(loadModel(join(dir, 'model')).model.parameters().length > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
