@@ -29,7 +29,7 @@ test('imprint perf --json prints one JSON object with the documented fields', { 
   assert.ok(typeof result.decode_tokens_per_s === 'number' && result.decode_tokens_per_s > 0);
   const inference = result.inference as Record<string, unknown>;
   assert.equal(inference.prompt_tokens, 64);
-  assert.match(String(inference.model), /random llama/);
+  assert.match(String(inference.model), /random llama|models\/imprint-world/);
   // llama.cpp is a dev dependency: either it was timed, or the reason it was not is given.
   const peer = inference.llama_cpp as Record<string, unknown>;
   if (peer.skipped === undefined) {

@@ -10,6 +10,9 @@ import { tinyConfig } from '../src/pretrain/config.js';
 import { learningRateAt } from '../src/pretrain/schedule.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
+import { defaultBaseSuiteOptions, runBaseSuite } from '../src/eval/baseSuite.js';
+import { modelCard } from '../src/pretrain/modelCard.js';
+import { factSet } from '../src/world/knowledgeBase.js';
 
 // Pretraining: the schedule, a smoke run of the tiny config, exact resumption
 // (in process, and after kill -9 of a real `imprint pretrain`), and the outputs.
@@ -33,7 +36,7 @@ test('the loss chart is an SVG with one path per series and refuses empty data',
 });
 
 describe('pretraining the tiny config', () => {
-  test('a run lowers the loss, and stopping then resuming gives exactly the uninterrupted result', () => {
+  test('a run lowers the loss, stopping then resuming gives exactly the uninterrupted result, and the probes run', async () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'imprint-pre-a-')), mkdtempSync(join(tmpdir(), 'imprint-pre-b-'))];
     try {
       const straight = pretrain(tinyConfig, { runDir: dirs[0], resume: false });
@@ -58,6 +61,19 @@ describe('pretraining the tiny config', () => {
       assert.ok(loaded.tokenizer?.hasChatTemplate);
       assert.match(readFileSync(join(out, 'loss-curve.svg'), 'utf8'), /<svg/);
       for (const [name, t] of straight.model.params) assert.deepEqual(loaded.model.params.get(name)!.data, t.data);
+
+      // The base probes run end to end and report every axis (the tiny model is untrained, so no bars are met).
+      const suite = await runBaseSuite(straight.model, straight.tokenizer, { ...defaultBaseSuiteOptions, promptsPerDomain: 3, maxTokens: 12, generalPassages: 2, batch: 3 });
+      assert.deepEqual(Object.keys(suite.stated).sort(), ['coding.comments', 'coding.naming', 'coding.role', 'coding.semicolons', 'home.detail', 'home.directness', 'home.formality', 'home.warmth']);
+      for (const r of Object.values(suite.unstated)) {
+        if (r.judged > 0) assert.ok(Math.abs(Object.values(r.shares).reduce((a, b) => a + b, 0) - 1) < 1e-3);
+      }
+      assert.equal(suite.qa.questions, factSet().length);
+      assert.ok(suite.general.heldOutLoss > 0 && Number.isFinite(suite.general.heldOutLoss));
+      assert.ok(suite.samples.length > 0);
+      const card = modelCard({ name: 'tiny', parameters: 1, log: straight.log, suite, command: 'npx imprint pretrain --config tiny', bytes: 1 });
+      assert.match(card, /\| stated home\.directness \|/);
+      assert.match(card, /npx imprint pretrain --config tiny/);
     } finally {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }

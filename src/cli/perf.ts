@@ -5,6 +5,8 @@ import { trainThroughput } from '../perf/trainBench.js';
 import { benchLlamaConfig, randomBenchModel, syntheticTokenizer } from '../perf/benchModel.js';
 import { modelPerf } from '../perf/modelPerf.js';
 import { loadModel } from '../model/load.js';
+import { shippedModelDir } from './modelArgument.js';
+import { existsSync } from 'node:fs';
 
 // `imprint perf`: the compute core's benchmark. Prints one JSON object with --json.
 
@@ -19,8 +21,8 @@ weights, same threads) when it is installed and the model is a Llama.
   --json             print one JSON object
   --steps N          timed training steps after 2 warm-up steps (default 8, at least 5)
   --threads N        worker threads for the native backend and llama.cpp (default: all cores)
-  --model DIR        model for the inference benchmark (default: a random-weight Llama,
-                     d_model 256, 4 layers, vocab 4096)
+  --model DIR        model for the inference benchmark (default: the shipped model, or
+                     a random-weight Llama, d_model 256, 4 layers, vocab 4096, without it)
   --prompt-tokens N  prefill length (default 512)
   --decode-tokens N  decode steps per round (default 64)
   --skip-train       skip the training benchmark
@@ -82,12 +84,14 @@ export async function runPerf(args: string[]): Promise<number> {
     log(`training: ${result.train_tokens_per_s} tokens/s (median step ${result.train_step_ms_median} ms over ${steps} steps, ${train.parameters} parameters)`);
   }
   if (!values['skip-inference']) {
-    const loaded = values.model === undefined ? null : loadModel(values.model);
+    // Default: the shipped model when it is there, else the random Llama of the same shape class.
+    const modelDir = values.model ?? (existsSync(shippedModelDir()) ? shippedModelDir() : undefined);
+    const loaded = modelDir === undefined ? null : loadModel(modelDir);
     const inference = await modelPerf({
       model: loaded?.model ?? randomBenchModel(1),
       config: loaded?.config ?? benchLlamaConfig,
       tokenizer: loaded === null ? syntheticTokenizer(4096) : loaded.tokenizer,
-      label: values.model ?? 'random llama, d_model 256, 4 layers, 4 heads, ffn 688, vocab 4096',
+      label: modelDir ?? 'random llama, d_model 256, 4 layers, 4 heads, ffn 688, vocab 4096',
       promptTokens, decodeTokens, repeats: 3,
       threads: backend.kernels.threads,
       compareLlamaCpp: !values['skip-llama-cpp'],

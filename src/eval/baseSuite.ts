@@ -22,7 +22,10 @@ import type { ChatTurn, CodingStyle, Dialogue, HomeStyle } from '../world/types.
 export interface BaseSuiteOptions {
   seed: number;
   promptsPerDomain: number;
+  /** Sampling temperature for replies to stated prompts (a typical deployment setting). */
   temperature: number;
+  /** Sampling temperature for unstated prompts: 1 reads the model's own distribution over styles. */
+  unstatedTemperature: number;
   maxTokens: number;
   batch: number;
   generalPassages: number;
@@ -30,7 +33,7 @@ export interface BaseSuiteOptions {
 }
 
 export const defaultBaseSuiteOptions: BaseSuiteOptions = {
-  seed: 4242, promptsPerDomain: 96, temperature: 0.8, maxTokens: 120, batch: 16, generalPassages: 64,
+  seed: 4242, promptsPerDomain: 96, temperature: 0.7, unstatedTemperature: 1, maxTokens: 120, batch: 16, generalPassages: 64,
 };
 
 type AxisCounts = Record<string, Record<string, number>>;
@@ -139,7 +142,7 @@ export async function runBaseSuite(model: CausalLm, tokenizer: TextTokenizer, op
     for (const [axis, c] of Object.entries(hits)) stated[`${domain}.${axis}`] = { accuracy: rate(c.hit, c.judged), judged: c.judged };
 
     const unstatedSet = unstatedPrompts(domain, options.promptsPerDomain, rng, fits);
-    const unstatedReplies = await replies(model, tokenizer, unstatedSet, options, `${domain} unstated`, options.seed + 2);
+    const unstatedReplies = await replies(model, tokenizer, unstatedSet, { ...options, temperature: options.unstatedTemperature }, `${domain} unstated`, options.seed + 2);
     const counts: AxisCounts = {};
     unstatedSet.forEach((p, i) => {
       for (const [axis, label] of Object.entries(judge(p.dialogue, unstatedReplies[i]))) {

@@ -21,8 +21,9 @@ function pct(x: number): string {
 }
 
 export function qualityBars(suite: BaseSuiteResult): { name: string; value: string; bar: string; pass: boolean }[] {
-  const rows = Object.entries(suite.stated).map(([axis, r]) => ({ name: `stated ${axis}`, value: pct(r.accuracy), bar: `>= ${pct(bars.stated)}`, pass: r.accuracy >= bars.stated }));
-  rows.push(...Object.entries(suite.unstated).map(([axis, r]) => ({ name: `unstated ${axis} (largest side)`, value: pct(r.maxShare), bar: `<= ${pct(bars.unstatedMaxShare)}`, pass: r.maxShare <= bars.unstatedMaxShare })));
+  // An axis no reply made observable (e.g. semicolons when no code was written) fails: there is nothing to credit.
+  const rows = Object.entries(suite.stated).map(([axis, r]) => ({ name: `stated ${axis}`, value: pct(r.accuracy), bar: `>= ${pct(bars.stated)}`, pass: r.judged > 0 && r.accuracy >= bars.stated }));
+  rows.push(...Object.entries(suite.unstated).map(([axis, r]) => ({ name: `unstated ${axis} (largest side)`, value: pct(r.maxShare), bar: `<= ${pct(bars.unstatedMaxShare)}`, pass: r.judged > 0 && r.maxShare <= bars.unstatedMaxShare })));
   rows.push({ name: 'fact QA accuracy', value: pct(suite.qa.accuracy), bar: `>= ${pct(bars.qa)}`, pass: suite.qa.accuracy >= bars.qa });
   return rows;
 }
@@ -65,7 +66,7 @@ export function modelCard(input: ModelCardInput): string {
   ];
   if (suite !== null) {
     lines.push('## Base probes (`imprint eval --suite base`)', '',
-      `Sampling temperature ${suite.settings.temperature}, ${suite.settings.promptsPerDomain} prompts per domain and condition, seed ${suite.settings.seed}.`, '',
+      `${suite.settings.promptsPerDomain} prompts per domain and condition, seed ${suite.settings.seed}; sampling temperature ${suite.settings.temperature} with the style stated, ${suite.settings.unstatedTemperature} (the model's own distribution) without; fact questions answered greedily.`, '',
       '| probe | value | bar | |', '|---|---|---|---|');
     for (const row of qualityBars(suite)) lines.push(`| ${row.name} | ${row.value} | ${row.bar} | ${row.pass ? 'pass' : 'FAIL'} |`);
     lines.push(`| general-text held-out loss | ${suite.general.heldOutLoss} nats/token | reported | |`, '', '## Samples', '');
