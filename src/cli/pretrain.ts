@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { defaultBaseSuiteOptions, runBaseSuite } from '../eval/baseSuite.js';
 import { shippedModelConfig, tinyConfig, type PretrainConfig } from '../pretrain/config.js';
 import { modelCard } from '../pretrain/modelCard.js';
-import { ProgressBar } from '../pretrain/progressBar.js';
+import { ProgressBar } from '../ui/progressBar.js';
 import { pretrain, writePretrainOutputs } from '../pretrain/trainer.js';
 
 // `imprint pretrain`: builds the shipped model from scratch (or the tiny smoke model).

@@ -13,7 +13,6 @@ import { type DocumentKind, corpusDocument } from '../world/corpus.js';
 import { heldOutSequences, trainingBatch } from './batches.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { type PretrainConfig, llamaConfigFor } from './config.js';
-import { ProgressBar } from './progressBar.js';
 import { learningRateAt } from './schedule.js';
 
 // Pretraining from scratch on the generated world: tokenizer, model, AdamW with a
