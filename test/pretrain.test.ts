@@ -107,9 +107,19 @@ describe('pretraining the tiny config', () => {
       const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
       assert.equal(resumed.status, 0, resumed.stderr);
       const card = readFileSync(join(dir, 'model', 'README.md'), 'utf8');
-      assert.match(card, /40 steps of 2 x 192 tokens/);
+      assert.match(card, /40 steps of 2 x 384 tokens/);
       assert.match(card, /npx imprint pretrain --config tiny --steps 40/);
       assert.ok(loadModel(join(dir, 'model')).model.parameters().length > 0);
+
+      // imprint eval --suite base --json reads the same directory and prints every probe with its bar.
+      const evaluated = spawnSync(process.execPath, [cli, 'eval', '--suite', 'base', '--model', join(dir, 'model'), '--json', '--prompts', '2'], { encoding: 'utf8' });
+      assert.equal(evaluated.status, 0, evaluated.stderr);
+      const report = JSON.parse(evaluated.stdout) as { qa: { questions: number }; bars: { name: string; pass: boolean }[]; general: { heldOutLoss: number } };
+      assert.ok(report.qa.questions > 100);
+      assert.ok(report.bars.some((b) => b.name === 'stated home.formality'));
+      assert.ok(report.general.heldOutLoss > 0);
+      const wrongSuite = spawnSync(process.execPath, [cli, 'eval', '--suite', 'forgetting', '--model', join(dir, 'model')], { encoding: 'utf8' });
+      assert.match(wrongSuite.stderr, /--suite must be base/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

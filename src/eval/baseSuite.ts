@@ -52,7 +52,7 @@ function promptOf(dialogue: Dialogue): Prompt {
 function drawPrompts(count: number, draw: () => Dialogue | null, fits: (p: Prompt) => boolean): Prompt[] {
   const out: Prompt[] = [];
   for (let attempts = 0; out.length < count; attempts++) {
-    if (attempts > count * 50) throw new Error(`base suite: could not draw ${count} prompts that fit the model's context; is its context window very small?`);
+    if (attempts > Math.max(count * 200, 500)) throw new Error(`base suite: could not draw ${count} prompts that fit the model's context; is its context window very small?`);
     const d = draw();
     if (d === null) continue;
     const p = promptOf(d);
@@ -115,6 +115,11 @@ export interface BaseSuiteResult {
 }
 
 export async function runBaseSuite(model: CausalLm, tokenizer: TextTokenizer, options: BaseSuiteOptions = defaultBaseSuiteOptions): Promise<BaseSuiteResult> {
+  // The probes speak the world's chat format; a model without it cannot be scored meaningfully.
+  const missing = Object.values(specialTokens).filter((t) => tokenizer.tokenToId(t) === null);
+  if (missing.length > 0) {
+    throw new RangeError(`the base suite needs a model trained on the imprint world: its tokenizer lacks the chat tokens ${missing.join(' ')}`);
+  }
   const rng = new Random(options.seed);
   const stated: BaseSuiteResult['stated'] = {};
   const unstated: BaseSuiteResult['unstated'] = {};

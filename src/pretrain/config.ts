@@ -63,7 +63,7 @@ export const tinyConfig: PretrainConfig = {
   heads: 2,
   kvHeads: 2,
   intermediateSize: 64,
-  contextLength: 192,
+  contextLength: 384,
   batch: 2,
   steps: 12,
   warmupSteps: 3,
