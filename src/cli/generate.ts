@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { generateText } from '../model/generate.js';
+import { steeringHooksForArguments } from './bundle.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 
 // `imprint generate`: stream a completion to stdout.
@@ -16,7 +17,9 @@ Streams a completion of TEXT to stdout.
   --top-k K          keep the K most likely tokens (0 = off, default 0)
   --top-p P          nucleus sampling threshold in (0, 1] (default 1)
   --seed S           fix the sampling (printed to stderr when not given)
-  --stop STRING      stop before this string (repeatable)`;
+  --stop STRING      stop before this string (repeatable)
+  --steer B:F=S      add S x feature F of bundle B to the residual stream (repeatable); B is a
+                     .bundle.json path or a bundle name in the model's bundles/ folder`;
 
 export async function runGenerate(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -31,6 +34,7 @@ export async function runGenerate(args: string[]): Promise<number> {
       'top-p': { type: 'string', default: '1' },
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
+      steer: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -47,9 +51,10 @@ export async function runGenerate(args: string[]): Promise<number> {
   const seed = parseNumberFlag('seed', values.seed, (n) => Number.isSafeInteger(n), 'an integer');
   const { model, tokenizer, dir } = loadModelArgument(values.model, 'generate');
   if (tokenizer === null) throw new RangeError(`imprint generate: ${dir} has no tokenizer.json, so text cannot be encoded`);
+  const hooks = values.steer.length > 0 ? steeringHooksForArguments(model, values.steer, values.model) : undefined;
   const prompt = values.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: values.prompt }], { addGenerationPrompt: true }) : values.prompt;
   const run = await generateText(model, tokenizer, prompt, {
-    maxTokens, temperature, topK, topP, seed, stop: values.stop,
+    maxTokens, temperature, topK, topP, seed, stop: values.stop, hooks,
     onText: (delta) => process.stdout.write(delta),
   });
   process.stdout.write('\n');

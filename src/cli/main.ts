@@ -1,10 +1,15 @@
 #!/usr/bin/env node
+import { runActivations } from './activations.js';
+import { runBundle } from './bundle.js';
 import { runConvert } from './convert.js';
 import { runEval } from './eval.js';
+import { runFeatures } from './features.js';
 import { runGenerate } from './generate.js';
 import { runLogits } from './logits.js';
 import { runPerf } from './perf.js';
 import { runPretrain } from './pretrain.js';
+import { runSae } from './sae.js';
+import { runWorld } from './world.js';
 
 // The `imprint` command. Each subcommand lives in its own file and parses its own flags.
 
@@ -19,11 +24,16 @@ const commands: Record<string, Command> = {
   convert: { summary: 'export a model directory to another format (--to gguf)', run: runConvert },
   pretrain: { summary: 'pretrain the shipped model from scratch on the generated world (--resume to continue)', run: runPretrain },
   eval: { summary: 'evaluate a model: --suite base runs the base probes of the shipped model', run: runEval },
+  world: { summary: 'data from the generated world: pairs writes contrastive pairs along a style axis', run: runWorld },
+  activations: { summary: 'store the residual stream of a corpus at hook points as a sharded dataset', run: runActivations },
+  sae: { summary: 'sparse autoencoders: train (TopK, SAELens format), eval, show a latent', run: runSae },
+  features: { summary: 'find a contrastive direction (and SAE latents) from text pairs; label a feature', run: runFeatures },
+  bundle: { summary: 'bundles of features: create, show (--html), export a llama.cpp control vector', run: runBundle },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(11)} ${c.summary}`);
   return ['usage: imprint <command> [options]', '', 'commands:', ...lines, '', 'Run `imprint <command> --help` for its options.'].join('\n');
 }
 

@@ -1,0 +1,79 @@
+import { Random } from '../tensor/random.js';
+import { renderDialogue } from './chatFormat.js';
+import { generateCodingDialogue, randomCodingStyle } from './coding/dialogue.js';
+import { generateHomeDialogue, randomHomeStyle } from './home/dialogue.js';
+import { codingAxes, homeAxes, type CodingStyle, type HomeStyle } from './types.js';
+
+// Contrastive pairs for finding a style direction (the CAA recipe): pair i is one
+// request answered twice, once with the axis on the positive side and once on the
+// negative side, every other axis equal. Both dialogues are generated from the
+// same seed, and the generators draw everything before the reply (task, request,
+// ids) without looking at the style, so the two prompts are identical and only
+// the reply differs. No system turn is rendered (the style is unstated), so the
+// style shows in the reply alone; no feedback exchange follows.
+//
+// A binary axis contrasts its two values. The coding role axis has four: the
+// positive side is one role and the negatives cycle through the other three.
+
+export type ContrastDomain = 'home' | 'coding';
+
+export interface ContrastPairs {
+  /** Rendered dialogues with the axis on the positive side. */
+  pos: string[];
+  /** neg[i] is pos[i]'s dialogue with the axis on the negative side. */
+  neg: string[];
+  posSide: string;
+  /** The negative value, or the other values joined by "|" (coding roles). */
+  negSide: string;
+}
+
+const axesOf = { home: homeAxes, coding: codingAxes } as const;
+
+/** The values of a domain's axis, or a RangeError naming the known domains or axes. */
+export function contrastAxisValues(domain: string, axis: string): readonly string[] {
+  if (domain !== 'home' && domain !== 'coding') throw new RangeError(`unknown domain "${domain}"; expected home or coding`);
+  const axes = axesOf[domain] as Record<string, readonly string[]>;
+  if (!Object.hasOwn(axes, axis)) throw new RangeError(`unknown ${domain} axis "${axis}"; expected one of ${Object.keys(axes).join(', ')}`);
+  return axes[axis];
+}
+
+/** A seed for pair `index` that neighbouring indices do not share a stream with. */
+function pairSeed(seed: number, index: number): number {
+  let h = (Math.floor(seed) ^ 0x5bd1e995) >>> 0;
+  h = Math.imul(h ^ (index >>> 0), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle): string {
+  const rng = new Random(dialogueSeed);
+  const turns = domain === 'home'
+    ? generateHomeDialogue(rng, { style: style as HomeStyle, stated: false, feedback: false }).turns
+    // 'random' request syntax: the user's code must not follow the reply's style, or the prompts would differ.
+    : generateCodingDialogue(rng, { style: style as CodingStyle, stated: false, requestSyntax: 'random', feedbackRate: 0 }).turns;
+  return renderDialogue(turns);
+}
+
+/**
+ * `count` pairs along `axis`; `side` picks the positive value (default: the
+ * axis's first value, e.g. "formal" is second for formality, so pass it).
+ */
+export function contrastPairs(domain: string, axis: string, count: number, seed: number, side?: string): ContrastPairs {
+  const values = contrastAxisValues(domain, axis);
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`contrastPairs: count must be a positive integer, got ${count}`);
+  if (!Number.isFinite(seed)) throw new RangeError(`contrastPairs: seed must be a finite number, got ${seed}`);
+  const posSide = side ?? values[0];
+  if (!values.includes(posSide)) throw new RangeError(`"${posSide}" is not a value of the ${domain} axis ${axis}; expected one of ${values.join(', ')}`);
+  const negatives = values.filter((v) => v !== posSide);
+  const pos: string[] = [];
+  const neg: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const rng = new Random(pairSeed(seed, i));
+    const base: Record<string, string> = domain === 'home' ? { ...randomHomeStyle(rng) } : { ...randomCodingStyle(rng) };
+    const dialogueSeed = rng.nextUint32();
+    const typed = domain as ContrastDomain;
+    pos.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: posSide } as unknown as HomeStyle | CodingStyle));
+    neg.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: negatives[i % negatives.length] } as unknown as HomeStyle | CodingStyle));
+  }
+  return { pos, neg, posSide, negSide: negatives.join('|') };
+}
