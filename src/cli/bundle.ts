@@ -16,6 +16,7 @@ import { bundleToControlVector, exportControlVectorGguf, parseSteerSpec, steerin
 import { checkSaePoint, commandLine, loadSaeArgument, modelNameOf, readDirectionFile, requireTokenizer, saeDecoderRow, saeScorer } from './features.js';
 import { loadModelArgument, parseNumberFlag, shippedModelDir } from './modelArgument.js';
 import { writeTextFile } from './textFiles.js';
+import { runValidate, validateHelp } from './bundleValidate.js';
 
 // `imprint bundle create | show | export`: named sets of features. create turns
 // `features find` direction files and SAE latents into a bundle (their provenance
@@ -50,11 +51,12 @@ export async function runBundle(args: string[]): Promise<number> {
   if (sub === 'create') return runCreate(rest);
   if (sub === 'show') return runShow(rest);
   if (sub === 'export') return runExport(rest);
+  if (sub === 'validate') return runValidate(rest);
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    console.log([createHelp, showHelp, exportHelp].join('\n\n'));
+    console.log([createHelp, showHelp, exportHelp, validateHelp].join('\n\n'));
     return sub === undefined ? 2 : 0;
   }
-  throw new RangeError(`imprint bundle: unknown subcommand '${sub}'; expected create, show or export`);
+  throw new RangeError(`imprint bundle: unknown subcommand '${sub}'; expected create, show, export or validate`);
 }
 
 /**

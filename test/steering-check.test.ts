@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkFeatureSteering } from '../src/eval/steeringCheck.js';
+import { modelFingerprint, type Bundle } from '../src/features/bundles/index.js';
+import { tinyConfig } from '../src/pretrain/config.js';
+import { pretrain } from '../src/pretrain/trainer.js';
+
+// The causal check behind shipped features: with a vanishing scale the steered
+// and unsteered runs are the same generations, so the margin is exactly zero and
+// every reply is judged; the baseline never depends on the scale.
+
+test('steering check: zero margin at a vanishing scale, a baseline independent of the scale, unknown axes refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-steer-check-'));
+  try {
+    const { model, tokenizer } = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: dir, resume: false });
+    const d = model.spec.hiddenSize;
+    const direction = Float32Array.from({ length: d }, (_, i) => (i % 3 === 0 ? 1 : -0.5));
+    const bundle: Bundle = {
+      format: 'imprint.bundle', version: 1, name: 'check', description: 'test', model: modelFingerprint('tiny', model.spec),
+      hookPoint: 'blocks.1.post', layer: 1,
+      features: [{ kind: 'vector', id: 'casual', label: 'casual', tensor: 'casual', axis: 'formality', side: 'casual', provenance: { method: 'manual', data: 'test vector', created: '2026-11-29' } }],
+    } as Bundle;
+    const vectors = new Map([['casual', direction]]);
+    const options = { prompts: 6, maxTokens: 12, temperature: 0.7, seed: 3 };
+    const none = await checkFeatureSteering(model, tokenizer, bundle, vectors, bundle.features[0], { ...options, scale: 1e-30 });
+    assert.equal(none.margin, 0);
+    assert.equal(none.judged, 6);
+    assert.equal(none.axis, 'formality');
+    const strong = await checkFeatureSteering(model, tokenizer, bundle, vectors, bundle.features[0], { ...options, scale: 200 });
+    assert.equal(strong.baselineRate, none.baselineRate, 'the baseline does not depend on the scale');
+    await assert.rejects(checkFeatureSteering(model, tokenizer, bundle, vectors, { ...bundle.features[0], axis: 'loudness' }, { ...options, scale: 1 }), /axis "loudness" is not a world axis/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
