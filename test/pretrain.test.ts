@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { loadModel } from '../src/model/load.js';
-import { tinyConfig } from '../src/pretrain/config.js';
+import { tinyConfig, totalSteps } from '../src/pretrain/config.js';
 import { learningRateAt } from '../src/pretrain/schedule.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
@@ -40,7 +40,7 @@ describe('pretraining the tiny config', () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'imprint-pre-a-')), mkdtempSync(join(tmpdir(), 'imprint-pre-b-'))];
     try {
       const straight = pretrain(tinyConfig, { runDir: dirs[0], resume: false });
-      assert.equal(straight.log.train.length, tinyConfig.steps);
+      assert.equal(straight.log.train.length, totalSteps(tinyConfig), 'the main steps plus the final phase');
       const first = straight.log.train.slice(0, 3).reduce((a, r) => a + r.loss, 0) / 3;
       const last = straight.log.train.slice(-3).reduce((a, r) => a + r.loss, 0) / 3;
       assert.ok(last < first, `loss should fall: ${first} -> ${last}`);
@@ -79,6 +79,22 @@ describe('pretraining the tiny config', () => {
     }
   });
 
+  test('a final phase can be appended to a finished run; any other change to the configuration is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-phase-'));
+    try {
+      const { finalPhase: _unused, ...mainOnly } = tinyConfig;
+      const first = pretrain(mainOnly, { runDir: dir, resume: false });
+      assert.equal(first.log.train.length, tinyConfig.steps);
+      assert.throws(() => pretrain({ ...tinyConfig, peakLr: 1e-2 }, { runDir: dir, resume: true }), /made with a different configuration/);
+      const extended = pretrain(tinyConfig, { runDir: dir, resume: true });
+      assert.equal(extended.log.train.length, totalSteps(tinyConfig));
+      // The phase follows its own schedule: warm-up from its own start.
+      assert.ok(Math.abs(extended.log.train[tinyConfig.steps].lr - tinyConfig.finalPhase!.peakLr / tinyConfig.finalPhase!.warmupSteps) < 1e-12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('imprint pretrain killed with SIGKILL mid-run resumes from its last checkpoint and finishes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imprint-kill-'));
     try {
@@ -107,7 +123,8 @@ describe('pretraining the tiny config', () => {
       const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
       assert.equal(resumed.status, 0, resumed.stderr);
       const card = readFileSync(join(dir, 'model', 'README.md'), 'utf8');
-      assert.match(card, /40 steps of 2 x 384 tokens/);
+      assert.match(card, /44 steps of 2 x 384 tokens/, '40 main steps and the 4-step final phase');
+      assert.match(card, /a final phase of 4 steps/);
       assert.match(card, /npx imprint pretrain --config tiny --steps 40/);
       assert.ok(loadModel(join(dir, 'model')).model.parameters().length > 0);
 

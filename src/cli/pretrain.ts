@@ -2,7 +2,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultBaseSuiteOptions, runBaseSuite } from '../eval/baseSuite.js';
-import { shippedModelConfig, tinyConfig, type PretrainConfig } from '../pretrain/config.js';
+import { shippedModelConfig, tinyConfig, totalSteps, type PretrainConfig } from '../pretrain/config.js';
 import { modelCard } from '../pretrain/modelCard.js';
 import { ProgressBar } from '../ui/progressBar.js';
 import { pretrain, writePretrainOutputs } from '../pretrain/trainer.js';
@@ -62,7 +62,7 @@ export async function runPretrain(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const bar = new ProgressBar({ total: config.steps, unit: 'tokens' });
+  const bar = new ProgressBar({ total: totalSteps(config), unit: 'tokens' });
   let lastLoss = Number.NaN;
   const result = pretrain(config, {
     runDir,

@@ -27,6 +27,24 @@ export interface PretrainConfig {
   evalSequences: number;
   checkpointEvery: number;
   mix: CorpusMix;
+  /**
+   * An optional last phase after `steps`, with its own mix and learning-rate
+   * schedule: a short curriculum stage that leans on what the main mix teaches
+   * least (following a stated syntax style over the style of the user's code).
+   */
+  finalPhase?: FinalPhase;
+}
+
+export interface FinalPhase {
+  steps: number;
+  mix: CorpusMix;
+  peakLr: number;
+  minLr: number;
+  warmupSteps: number;
+}
+
+export function totalSteps(config: PretrainConfig): number {
+  return config.steps + (config.finalPhase?.steps ?? 0);
 }
 
 export const shippedModelConfig: PretrainConfig = {
@@ -51,6 +69,13 @@ export const shippedModelConfig: PretrainConfig = {
   evalSequences: 48,
   checkpointEvery: 100,
   mix: defaultMix,
+  finalPhase: {
+    steps: 400,
+    mix: { home: 0.3, coding: 0.5, general: 0.2, stated: 0.8, randomRequestSyntax: 0.9 },
+    peakLr: 5e-4,
+    minLr: 5e-5,
+    warmupSteps: 20,
+  },
 };
 
 export const tinyConfig: PretrainConfig = {
@@ -70,6 +95,7 @@ export const tinyConfig: PretrainConfig = {
   evalEvery: 6,
   evalSequences: 4,
   checkpointEvery: 4,
+  finalPhase: { steps: 4, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 0.9 }, peakLr: 5e-4, minLr: 5e-5, warmupSteps: 1 },
 };
 
 /** The Hugging Face config.json of the model a run trains. */

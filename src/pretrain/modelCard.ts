@@ -57,6 +57,7 @@ export function modelCard(input: ModelCardInput): string {
     '## Training',
     '',
     `- ${log.train.length.toLocaleString('en-US')} steps of ${c.batch} x ${c.contextLength} tokens = ${log.tokensSeen.toLocaleString('en-US')} tokens, AdamW (betas 0.9/0.95, weight decay ${c.weightDecay} on matrices), peak LR ${c.peakLr} after ${c.warmupSteps} warm-up steps, cosine decay to ${c.minLr}, gradient clipping at ${c.clipNorm}.`,
+    ...(c.finalPhase ? [`- Then a final phase of ${c.finalPhase.steps} steps (LR ${c.finalPhase.peakLr} to ${c.finalPhase.minLr}) on a mix leaning on stated coding dialogues whose request code shows an unrelated style (home ${pct(c.finalPhase.mix.home)}, coding ${pct(c.finalPhase.mix.coding)}, general ${pct(c.finalPhase.mix.general)}, stated ${pct(c.finalPhase.mix.stated)}, unrelated request style ${pct(c.finalPhase.mix.randomRequestSyntax ?? 0.5)}), so that a stated syntax style wins over copying the user's code.`] : []),
     `- Wall time: ${(log.seconds / 60).toFixed(1)} minutes on a 2-core CPU.`,
     `- Final training loss (mean of the last 50 steps): ${trainLoss.toFixed(3)} nats/token.`,
     lastEval ? `- Held-out loss at step ${lastEval.step}: home ${lastEval.losses.home.toFixed(3)}, coding ${lastEval.losses.coding.toFixed(3)}, general text ${lastEval.losses.general.toFixed(3)} nats/token.` : '- No held-out evaluation recorded.',

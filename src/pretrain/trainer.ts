@@ -12,7 +12,7 @@ import { allSpecialTokens, chatTemplate, specialTokens } from '../world/chatForm
 import { type DocumentKind, corpusDocument } from '../world/corpus.js';
 import { heldOutSequences, trainingBatch } from './batches.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { type PretrainConfig, llamaConfigFor } from './config.js';
+import { type PretrainConfig, llamaConfigFor, totalSteps } from './config.js';
 import { learningRateAt } from './schedule.js';
 
 // Pretraining from scratch on the generated world: tokenizer, model, AdamW with a
@@ -114,7 +114,14 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
     const state = loadCheckpoint<RunLog>(checkpointDir, model.params, optimiser);
     log = state.extra;
     startStep = state.step;
-    if (JSON.stringify(log.config) !== JSON.stringify(config)) throw new Error(`${checkpointDir} was made with a different configuration; resume it with the same one`);
+    // A final phase may be appended to a run that has not entered it yet; everything else must match.
+    const { finalPhase: savedPhase, ...savedBase } = log.config;
+    const { finalPhase: phase, ...base } = config;
+    const phaseStarted = startStep > config.steps;
+    if (JSON.stringify(savedBase) !== JSON.stringify(base) || (phaseStarted && JSON.stringify(savedPhase) !== JSON.stringify(phase))) {
+      throw new Error(`${checkpointDir} was made with a different configuration; resume it with the same one`);
+    }
+    log.config = config;
   }
   const evalSets = Object.fromEntries((['home', 'coding', 'general'] as const).map((kind) =>
     [kind, heldOutSequences(tokenizer, config.seed, config.evalSequences, config.contextLength, kind, config.mix)])) as Record<DocumentKind, number[][]>;
@@ -126,10 +133,14 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
   const secondsBefore = log.seconds;
   let tokensThisRun = 0;
   let stoppedEarly = false;
-  for (let step = startStep; step < config.steps; step++) {
-    const lr = learningRateAt(step, { peakLr: config.peakLr, minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps });
+  const allSteps = totalSteps(config);
+  for (let step = startStep; step < allSteps; step++) {
+    const phase = step >= config.steps ? config.finalPhase! : null;
+    const lr = phase === null
+      ? learningRateAt(step, { peakLr: config.peakLr, minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps })
+      : learningRateAt(step - config.steps, { peakLr: phase.peakLr, minLr: phase.minLr, warmupSteps: phase.warmupSteps, totalSteps: phase.steps });
     for (const group of optimiser.groups) group.lr = lr;
-    const batch = trainingBatch(tokenizer, config.seed, step, config.batch, config.contextLength, config.mix);
+    const batch = trainingBatch(tokenizer, config.seed, step, config.batch, config.contextLength, phase?.mix ?? config.mix);
     const tape = new Tape();
     let loss: number;
     try {
@@ -150,7 +161,7 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
     const record = { step: step + 1, loss, lr };
     log.train.push(record);
     options.onStep?.(step + 1, record, tokensThisRun);
-    const last = step + 1 === config.steps;
+    const last = step + 1 === allSteps;
     if ((step + 1) % config.evalEvery === 0 || last) evaluate(step + 1);
     const stop = options.shouldStop?.() ?? false;
     if ((step + 1) % config.checkpointEvery === 0 || last || stop) {
@@ -162,7 +173,7 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
       break;
     }
   }
-  if (startStep >= config.steps && log.evals.length === 0) evaluate(config.steps);
+  if (startStep >= allSteps && log.evals.length === 0) evaluate(allSteps);
   log.seconds = secondsBefore + (Date.now() - started) / 1000;
   return { model, tokenizer, modelConfig, log, stoppedEarly };
 }

@@ -19,6 +19,8 @@ export interface CorpusMix {
   general: number;
   /** Fraction of dialogues whose style is stated in a system turn. */
   stated: number;
+  /** Fraction of coding requests whose code shows an unrelated syntax style (default 0.5). */
+  randomRequestSyntax?: number;
 }
 
 export const defaultMix: CorpusMix = { home: 0.45, coding: 0.3, general: 0.25, stated: 0.6 };
@@ -45,7 +47,7 @@ export function corpusDocument(seed: number, index: number, mix: CorpusMix = def
   if (draw < mix.home + mix.coding) {
     // Half the requests show code in an unrelated style, so the reply's syntax must
     // come from the stated context (or be a free choice), not be copied from the user.
-    const requestSyntax = rng.uniform() < 0.5 ? 'random' : 'dialogue';
+    const requestSyntax = rng.uniform() < (mix.randomRequestSyntax ?? 0.5) ? 'random' : 'dialogue';
     return { kind: 'coding', text: renderDialogue(generateCodingDialogue(rng, { stated, requestSyntax }).turns) };
   }
   const passages = generalTextPassages()[split];
