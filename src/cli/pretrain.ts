@@ -62,7 +62,8 @@ export async function runPretrain(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const bar = new ProgressBar({ total: totalSteps(config), unit: 'tokens' });
+  // Created at the first step, so a resumed run's rate and ETA count only this run's steps.
+  let bar: ProgressBar | null = null;
   let lastLoss = Number.NaN;
   const result = pretrain(config, {
     runDir,
@@ -70,10 +71,11 @@ export async function runPretrain(args: string[]): Promise<number> {
     shouldStop: () => stopRequested,
     onStep: (step, record, tokensThisRun) => {
       lastLoss = Number.isNaN(lastLoss) ? record.loss : 0.95 * lastLoss + 0.05 * record.loss;
+      bar ??= new ProgressBar({ total: totalSteps(config), unit: 'tokens' }, step - 1);
       bar.update(step, tokensThisRun, { loss: lastLoss.toFixed(3), lr: record.lr.toExponential(1) });
     },
   });
-  bar.finish();
+  bar?.finish();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (result.stoppedEarly) {
