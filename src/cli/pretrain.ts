@@ -75,7 +75,7 @@ export async function runPretrain(args: string[]): Promise<number> {
       bar.update(step, tokensThisRun, { loss: lastLoss.toFixed(3), lr: record.lr.toExponential(1) });
     },
   });
-  bar?.finish();
+  (bar as ProgressBar | null)?.finish();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (result.stoppedEarly) {
