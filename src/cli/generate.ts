@@ -53,8 +53,11 @@ export async function runGenerate(args: string[]): Promise<number> {
   if (tokenizer === null) throw new RangeError(`imprint generate: ${dir} has no tokenizer.json, so text cannot be encoded`);
   const hooks = values.steer.length > 0 ? steeringHooksForArguments(model, values.steer, values.model) : undefined;
   const prompt = values.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: values.prompt }], { addGenerationPrompt: true }) : values.prompt;
+  // In chat mode the assistant's turn ends at the template's end-of-turn token, if it has one.
+  const endOfTurn = values.chat ? tokenizer.tokenToId('<|end|>') ?? tokenizer.tokenToId('<|eot_id|>') ?? tokenizer.tokenToId('<|im_end|>') : null;
+  const stopTokenIds = endOfTurn === null ? undefined : [...model.spec.eosTokenIds, ...(tokenizer.eosTokenId === null ? [] : [tokenizer.eosTokenId]), endOfTurn];
   const run = await generateText(model, tokenizer, prompt, {
-    maxTokens, temperature, topK, topP, seed, stop: values.stop, hooks,
+    maxTokens, temperature, topK, topP, seed, stop: values.stop, hooks, stopTokenIds,
     onText: (delta) => process.stdout.write(delta),
   });
   process.stdout.write('\n');
