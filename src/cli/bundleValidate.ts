@@ -11,10 +11,11 @@ import { loadBundle } from '../features/bundles/index.js';
 // judge's hit rate for its side with steering minus without is the margin. With
 // --write the results go into the bundle (feature.steering), for its card.
 
-export const validateHelp = `usage: imprint bundle validate PATH|NAME [--model DIR] [--scale S] [--prompts N] [--max-tokens N] [--seed S] [--write] [--json]
+export const validateHelp = `usage: imprint bundle validate PATH|NAME [--model DIR] [--scale S[,S...]] [--prompts N] [--max-tokens N] [--seed S] [--write] [--json]
 
 Steers each feature that names an axis and side, and reports how far the
-matching judge's rate for that side moves (the margin) at the given scale.`;
+matching judge's rate for that side moves (the margin). With several scales,
+each feature keeps the scale with the largest margin (all are printed).`;
 
 export async function runValidate(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,20 +44,26 @@ export async function runValidate(args: string[]): Promise<number> {
   const { model, tokenizer, dir } = loadModelArgument(values.model, 'bundle validate');
   if (tokenizer === null) throw new RangeError(`imprint bundle validate: ${dir} has no tokenizer.json`);
   const options = {
-    scale: parseNumberFlag('scale', values.scale, (n) => Number.isFinite(n) && n !== 0, 'a non-zero number')!,
     prompts: parseNumberFlag('prompts', values.prompts, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!,
     maxTokens: parseNumberFlag('max-tokens', values['max-tokens'], (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!,
     seed: parseNumberFlag('seed', values.seed, (n) => Number.isSafeInteger(n), 'an integer')!,
     temperature: parseNumberFlag('temperature', values.temperature, (n) => n >= 0 && Number.isFinite(n), 'a number >= 0')!,
     saeResolver: saeResolverFor(path),
   };
+  const scales = values.scale.split(',').map((text) => parseNumberFlag('scale', text, (n) => Number.isFinite(n) && n !== 0, 'a comma-separated list of non-zero numbers')!);
   const results = [];
   for (const feature of bundle.features) {
     if (feature.axis === undefined || feature.side === undefined) {
       if (!values.json) console.log(`skip  ${feature.id}: no axis/side to judge`);
       continue;
     }
-    const result = await checkFeatureSteering(model, tokenizer, bundle, vectors, feature, options);
+    let result = null;
+    for (const scale of scales) {
+      const attempt = await checkFeatureSteering(model, tokenizer, bundle, vectors, feature, { ...options, scale });
+      if (scales.length > 1 && !values.json) console.log(`      ${feature.id} at scale ${scale}: ${(attempt.baselineRate * 100).toFixed(1)}% -> ${(attempt.steeredRate * 100).toFixed(1)}%`);
+      if (result === null || attempt.margin > result.margin) result = attempt;
+    }
+    if (result === null) throw new RangeError('imprint bundle validate: give at least one --scale');
     results.push(result);
     if (!values.json) {
       console.log(`${result.margin > 0 ? 'ok  ' : 'FAIL'}  ${feature.id.padEnd(28)} ${feature.axis}=${feature.side}: ${(result.baselineRate * 100).toFixed(1)}% -> ${(result.steeredRate * 100).toFixed(1)}% at scale ${result.scale} (margin ${(result.margin * 100).toFixed(1)} points)`);
