@@ -1,8 +1,8 @@
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLm } from '../model/causalLm.js';
 import { generateFromIds } from '../model/generate.js';
-import { withInferenceTape } from '../model/inference.js';
-import { Random, crossEntropy } from '../tensor/index.js';
+import { meanNextTokenLoss } from '../model/score.js';
+import { Random } from '../tensor/index.js';
 import { renderPrompt, specialTokens } from '../world/chatFormat.js';
 import { generateCodingDialogue, randomCodingStyle } from '../world/coding/dialogue.js';
 import { generalTextPassages } from '../world/generalText.js';
@@ -77,7 +77,7 @@ function unstatedPrompts(domain: 'home' | 'coding', count: number, rng: Random, 
     : generateCodingDialogue(rng, { stated: false, requestSyntax: 'random', feedbackRate: 0 })), fits);
 }
 
-async function replies(model: CausalLm, tokenizer: TextTokenizer, prompts: Prompt[], options: BaseSuiteOptions, stage: string, seed: number): Promise<string[]> {
+async function replies(model: CausalLm, tokenizer: TextTokenizer, prompts: readonly { turns: ChatTurn[] }[], options: BaseSuiteOptions, stage: string, seed: number): Promise<string[]> {
   const out: string[] = [];
   const end = tokenizer.tokenToId(specialTokens.end);
   for (let i = 0; i < prompts.length; i += options.batch) {
@@ -168,25 +168,17 @@ export async function runBaseSuite(model: CausalLm, tokenizer: TextTokenizer, op
   const qaOptions = { ...options, temperature: 0, onProgress: undefined };
   for (let i = 0; i < qaPrompts.length; i += options.batch) {
     const chunk = qaPrompts.slice(i, i + options.batch);
-    const texts = await replies(model, tokenizer, chunk.map((turns) => ({ turns, dialogue: null as unknown as Dialogue })), qaOptions, 'qa', options.seed + 3);
+    const texts = await replies(model, tokenizer, chunk.map((turns) => ({ turns })), qaOptions, 'qa', options.seed + 3);
     texts.forEach((text, j) => { if (text.toLowerCase().includes(facts[i + j].answer.toLowerCase())) correct++; });
     options.onProgress?.('qa', Math.min(i + options.batch, qaPrompts.length), qaPrompts.length);
   }
 
   const passages = generalTextPassages().heldOut.slice(0, options.generalPassages);
-  let total = 0;
-  let count = 0;
-  for (const p of passages) {
-    const ids = tokenizer.encode(`${specialTokens.bos}${p.text}`, { addSpecialTokens: false }).slice(0, model.spec.maxPositions + 1);
-    const inputs = Int32Array.from(ids.slice(0, -1));
-    const targets = Int32Array.from(ids.slice(1));
-    total += withInferenceTape((tape) => crossEntropy(tape, model.forward(tape, inputs, 1, inputs.length).logits!, targets, { reduction: 'sum' }).item());
-    count += targets.length;
-  }
+  const generalLoss = meanNextTokenLoss(model, passages.map((p) => tokenizer.encode(`${specialTokens.bos}${p.text}`, { addSpecialTokens: false })));
   return {
     stated, unstated,
     qa: { accuracy: rate(correct, facts.length), questions: facts.length },
-    general: { heldOutLoss: Number((total / count).toFixed(4)), passages: passages.length },
+    general: { heldOutLoss: Number(generalLoss.toFixed(4)), passages: passages.length },
     samples,
     settings: { ...options, onProgress: undefined },
   };

@@ -1,3 +1,4 @@
+import { crossEntropy } from '../tensor/index.js';
 import { padBatch } from './batch.js';
 import type { CausalLm, ForwardOptions } from './causalLm.js';
 import { withInferenceTape } from './inference.js';
@@ -58,4 +59,20 @@ export function scoreContinuations(
       return { tokenLogprobs, total: tokenLogprobs.reduce((a, x) => a + x, 0) };
     });
   });
+}
+
+/** Mean next-token cross-entropy (nats/token) over whole sequences, each cut to the model's context. */
+export function meanNextTokenLoss(model: CausalLm, sequences: readonly (readonly number[])[]): number {
+  let total = 0;
+  let count = 0;
+  for (const sequence of sequences) {
+    const ids = sequence.slice(0, model.spec.maxPositions + 1);
+    if (ids.length < 2) continue;
+    const inputs = Int32Array.from(ids.slice(0, -1));
+    const targets = Int32Array.from(ids.slice(1));
+    total += withInferenceTape((tape) => crossEntropy(tape, model.forward(tape, inputs, 1, inputs.length).logits!, targets, { reduction: 'sum' }).item());
+    count += targets.length;
+  }
+  if (count === 0) throw new RangeError('meanNextTokenLoss: no sequence has two or more tokens');
+  return total / count;
 }

@@ -4,8 +4,8 @@ import { trainByteLevelBpe } from '../io/bpeTrainer.js';
 import { TextTokenizer } from '../io/tokenizer.js';
 import { parseModelConfig } from '../model/architectures/index.js';
 import { CausalLm } from '../model/causalLm.js';
-import { withInferenceTape } from '../model/inference.js';
 import { saveModel } from '../model/save.js';
+import { meanNextTokenLoss } from '../model/score.js';
 import { lineChartSvg } from '../plot/lineChart.js';
 import { AdamW, Tape, clipGradNorm, crossEntropy, type Tensor } from '../tensor/index.js';
 import { allSpecialTokens, chatTemplate, specialTokens } from '../world/chatFormat.js';
@@ -66,21 +66,6 @@ export function runTokenizer(config: PretrainConfig, runDir: string): TextTokeni
   return tokenizer;
 }
 
-function heldOutLoss(model: CausalLm, sequences: number[][]): number {
-  let total = 0;
-  let count = 0;
-  for (const ids of sequences) {
-    const inputs = Int32Array.from(ids.slice(0, -1));
-    const targets = Int32Array.from(ids.slice(1));
-    total += withInferenceTape((tape) => {
-      const { logits } = model.forward(tape, inputs, 1, inputs.length);
-      return crossEntropy(tape, logits!, targets, { reduction: 'sum' }).item();
-    });
-    count += targets.length;
-  }
-  return total / count;
-}
-
 export interface PretrainOptions {
   runDir: string;
   resume: boolean;
@@ -126,7 +111,7 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
   const evalSets = Object.fromEntries((['home', 'coding', 'general'] as const).map((kind) =>
     [kind, heldOutSequences(tokenizer, config.seed, config.evalSequences, config.contextLength, kind, config.mix)])) as Record<DocumentKind, number[][]>;
   const evaluate = (step: number) => {
-    const losses = { home: heldOutLoss(model, evalSets.home), coding: heldOutLoss(model, evalSets.coding), general: heldOutLoss(model, evalSets.general) };
+    const losses = { home: meanNextTokenLoss(model, evalSets.home), coding: meanNextTokenLoss(model, evalSets.coding), general: meanNextTokenLoss(model, evalSets.general) };
     log.evals.push({ step, losses });
   };
   const started = Date.now();
