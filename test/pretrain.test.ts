@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { loadModel } from '../src/model/load.js';
-import { tinyConfig, totalSteps } from '../src/pretrain/config.js';
+import { phaseAt, tinyConfig, totalSteps } from '../src/pretrain/config.js';
 import { learningRateAt } from '../src/pretrain/schedule.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
@@ -79,20 +79,32 @@ describe('pretraining the tiny config', () => {
     }
   });
 
-  test('a final phase can be appended to a finished run; any other change to the configuration is refused', () => {
+  test('curriculum phases can be appended to a finished run; a changed main run or a changed phase already begun is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'imprint-phase-'));
     try {
-      const { finalPhase: _unused, ...mainOnly } = tinyConfig;
-      const first = pretrain(mainOnly, { runDir: dir, resume: false });
-      assert.equal(first.log.train.length, tinyConfig.steps);
+      const [first, second] = tinyConfig.phases!;
+      const mainOnly = { ...tinyConfig, phases: [] };
+      assert.equal(pretrain(mainOnly, { runDir: dir, resume: false }).log.train.length, tinyConfig.steps);
       assert.throws(() => pretrain({ ...tinyConfig, peakLr: 1e-2 }, { runDir: dir, resume: true }), /made with a different configuration/);
-      const extended = pretrain(tinyConfig, { runDir: dir, resume: true });
-      assert.equal(extended.log.train.length, totalSteps(tinyConfig));
-      // The phase follows its own schedule: warm-up from its own start.
-      assert.ok(Math.abs(extended.log.train[tinyConfig.steps].lr - tinyConfig.finalPhase!.peakLr / tinyConfig.finalPhase!.warmupSteps) < 1e-12);
+      const onePhase = pretrain({ ...tinyConfig, phases: [first] }, { runDir: dir, resume: true });
+      assert.equal(onePhase.log.train.length, tinyConfig.steps + first.steps);
+      // Each phase follows its own schedule: warm-up from its own start.
+      assert.ok(Math.abs(onePhase.log.train[tinyConfig.steps].lr - first.peakLr / first.warmupSteps) < 1e-12);
+      assert.throws(() => pretrain({ ...tinyConfig, phases: [{ ...first, peakLr: 1e-3 }, second] }, { runDir: dir, resume: true }), /curriculum phase 1 .*changed/);
+      const both = pretrain(tinyConfig, { runDir: dir, resume: true });
+      assert.equal(both.log.train.length, totalSteps(tinyConfig));
+      assert.ok(Math.abs(both.log.train[tinyConfig.steps + first.steps].lr - second.peakLr / second.warmupSteps) < 1e-12);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('phaseAt places each step in the main run or its curriculum phase', () => {
+    const [first, second] = tinyConfig.phases!;
+    assert.equal(phaseAt(tinyConfig, tinyConfig.steps - 1), null);
+    assert.deepEqual(phaseAt(tinyConfig, tinyConfig.steps), { phase: first, index: 0, stepInPhase: 0 });
+    assert.deepEqual(phaseAt(tinyConfig, tinyConfig.steps + first.steps + 1), { phase: second, index: 1, stepInPhase: 1 });
+    assert.throws(() => phaseAt(tinyConfig, totalSteps(tinyConfig)), /past the run's/);
   });
 
   test('imprint pretrain killed with SIGKILL mid-run resumes from its last checkpoint and finishes', async () => {

@@ -14,6 +14,7 @@ import { codingAxisNames, observableAxes, type CodingAxis } from '../src/world/c
 import { buggyLines, codingTask, codingTasks } from '../src/world/coding/tasks.js';
 import { judgeCodingReply, type CodingJudgement } from '../src/world/judges/coding.js';
 import { codingAxes, type CodingDialogue, type CodingStyle } from '../src/world/types.js';
+import { corpusDocument, type CorpusMix } from '../src/world/corpus.js';
 
 const allStyles: CodingStyle[] = codingAxes.role.flatMap((role) =>
   codingAxes.naming.flatMap((naming) =>
@@ -329,4 +330,24 @@ test('options are validated and name the bad input', () => {
   const decoupled = dialogues(8, 400, { requestSyntax: 'random', stated: false });
   const differs = decoupled.filter((d2) => judgeCodingReply(userRequest(d2)).naming?.label !== d2.style.naming).length;
   assert.ok(differs > 120 && differs < 280, `naming differs in ${differs} of 400`);
+});
+
+test('corpus mixes: syntaxRoles leans coding documents toward the roles that write code; without it roles stay uniform', () => {
+  const roleShares = (mix: CorpusMix) => {
+    const roles = new Map<string, number>();
+    let coding = 0;
+    for (let i = 0; coding < 1500; i++) {
+      const document = corpusDocument(31, i, mix);
+      if (document.kind !== 'coding') continue;
+      coding++;
+      const reply = document.text.slice(document.text.lastIndexOf('<|assistant|>'));
+      const role = judgeCodingReply(reply.replace('<|assistant|>', '').replace('<|end|>', '')).role.label;
+      roles.set(role, (roles.get(role) ?? 0) + 1);
+    }
+    return (names: string[]) => names.reduce((sum, name) => sum + (roles.get(name) ?? 0), 0) / coding;
+  };
+  const leaning = roleShares({ home: 0, coding: 1, general: 0, stated: 0.5, syntaxRoles: 0.8 });
+  assert.ok(Math.abs(leaning(['fixer', 'machine']) - 0.8) < 0.04, `fixer+machine share ${leaning(['fixer', 'machine'])}`);
+  const uniform = roleShares({ home: 0, coding: 1, general: 0, stated: 0.5 });
+  for (const role of codingAxes.role) assert.ok(Math.abs(uniform([role]) - 0.25) < 0.04, `${role}: ${uniform([role])}`);
 });

@@ -28,14 +28,17 @@ export interface PretrainConfig {
   checkpointEvery: number;
   mix: CorpusMix;
   /**
-   * An optional last phase after `steps`, with its own mix and learning-rate
-   * schedule: a short curriculum stage that leans on what the main mix teaches
-   * least (following a stated syntax style over the style of the user's code).
+   * Optional curriculum phases run in order after `steps`, each with its own mix
+   * and learning-rate schedule: short stages that lean on what the main mix
+   * teaches least (following a stated syntax style over the style of the user's
+   * code). Appending a phase keeps earlier checkpoints resumable.
    */
-  finalPhase?: FinalPhase;
+  phases?: CurriculumPhase[];
 }
 
-export interface FinalPhase {
+export interface CurriculumPhase {
+  /** What the phase is for, in a few words (written into the model card). */
+  purpose: string;
   steps: number;
   mix: CorpusMix;
   peakLr: number;
@@ -44,7 +47,19 @@ export interface FinalPhase {
 }
 
 export function totalSteps(config: PretrainConfig): number {
-  return config.steps + (config.finalPhase?.steps ?? 0);
+  return config.steps + (config.phases ?? []).reduce((sum, phase) => sum + phase.steps, 0);
+}
+
+/** The curriculum phase a (0-based) step falls in, with the step counted from the phase's start; null in the main phase. */
+export function phaseAt(config: PretrainConfig, step: number): { phase: CurriculumPhase; index: number; stepInPhase: number } | null {
+  let start = config.steps;
+  if (step < start) return null;
+  const phases = config.phases ?? [];
+  for (let index = 0; index < phases.length; index++) {
+    if (step < start + phases[index].steps) return { phase: phases[index], index, stepInPhase: step - start };
+    start += phases[index].steps;
+  }
+  throw new RangeError(`phaseAt: step ${step} is past the run's ${totalSteps(config)} steps`);
 }
 
 export const shippedModelConfig: PretrainConfig = {
@@ -69,13 +84,21 @@ export const shippedModelConfig: PretrainConfig = {
   evalSequences: 48,
   checkpointEvery: 100,
   mix: defaultMix,
-  finalPhase: {
+  phases: [{
+    purpose: 'a stated syntax style wins over copying the user\'s code',
     steps: 400,
     mix: { home: 0.3, coding: 0.5, general: 0.2, stated: 0.8, randomRequestSyntax: 0.9 },
     peakLr: 5e-4,
     minLr: 5e-5,
     warmupSteps: 20,
-  },
+  }, {
+    purpose: 'stated comment density is followed by the roles that write code',
+    steps: 600,
+    mix: { home: 0.2, coding: 0.6, general: 0.2, stated: 0.9, randomRequestSyntax: 1, syntaxRoles: 0.8 },
+    peakLr: 4e-4,
+    minLr: 4e-5,
+    warmupSteps: 20,
+  }],
 };
 
 export const tinyConfig: PretrainConfig = {
@@ -95,7 +118,10 @@ export const tinyConfig: PretrainConfig = {
   evalEvery: 6,
   evalSequences: 4,
   checkpointEvery: 4,
-  finalPhase: { steps: 4, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 0.9 }, peakLr: 5e-4, minLr: 5e-5, warmupSteps: 1 },
+  phases: [
+    { purpose: 'smoke: syntax over copying', steps: 4, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 0.9 }, peakLr: 5e-4, minLr: 5e-5, warmupSteps: 1 },
+    { purpose: 'smoke: roles that write code', steps: 2, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 1, syntaxRoles: 0.8 }, peakLr: 3e-4, minLr: 3e-5, warmupSteps: 1 },
+  ],
 };
 
 /** The Hugging Face config.json of the model a run trains. */

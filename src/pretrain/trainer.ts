@@ -12,7 +12,7 @@ import { allSpecialTokens, chatTemplate, specialTokens } from '../world/chatForm
 import { type DocumentKind, corpusDocument } from '../world/corpus.js';
 import { heldOutSequences, trainingBatch } from './batches.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { type PretrainConfig, llamaConfigFor, totalSteps } from './config.js';
+import { type CurriculumPhase, type PretrainConfig, llamaConfigFor, phaseAt, totalSteps } from './config.js';
 import { learningRateAt } from './schedule.js';
 
 // Pretraining from scratch on the generated world: tokenizer, model, AdamW with a
@@ -76,6 +76,29 @@ export interface PretrainOptions {
   quiet?: boolean;
 }
 
+/**
+ * A checkpoint resumes under a config that differs only in curriculum phases it has
+ * not entered yet (phases may be appended or changed ahead of the run); the main
+ * run and every phase already begun must match exactly.
+ */
+function assertResumable(saved: PretrainConfig, config: PretrainConfig, startStep: number, checkpointDir: string): void {
+  // Runs from before phases were a list saved their one phase as `finalPhase`.
+  const { phases: savedList = [], finalPhase, ...savedBase } = saved as PretrainConfig & { finalPhase?: Omit<CurriculumPhase, 'purpose'> };
+  const savedPhases: Omit<CurriculumPhase, 'purpose'>[] = finalPhase ? [finalPhase] : savedList;
+  const { phases = [], ...base } = config;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(savedBase, base)) throw new Error(`${checkpointDir} was made with a different configuration; resume it with the same one`);
+  let start = config.steps;
+  for (let i = 0; i < phases.length && start < startStep; i++) {
+    const { purpose: _now, ...now } = phases[i];
+    const { purpose: _then, ...then } = { purpose: '', ...savedPhases[i] };
+    if (savedPhases[i] === undefined || !same(then, now)) {
+      throw new Error(`${checkpointDir} is past the start of curriculum phase ${i + 1} (step ${start}), which the config has changed; resume it with that phase as it was`);
+    }
+    start += phases[i].steps;
+  }
+}
+
 export function pretrain(config: PretrainConfig, options: PretrainOptions): PretrainResult & { stoppedEarly: boolean } {
   const { runDir } = options;
   mkdirSync(runDir, { recursive: true });
@@ -99,13 +122,7 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
     const state = loadCheckpoint<RunLog>(checkpointDir, model.params, optimiser);
     log = state.extra;
     startStep = state.step;
-    // A final phase may be appended to a run that has not entered it yet; everything else must match.
-    const { finalPhase: savedPhase, ...savedBase } = log.config;
-    const { finalPhase: phase, ...base } = config;
-    const phaseStarted = startStep > config.steps;
-    if (JSON.stringify(savedBase) !== JSON.stringify(base) || (phaseStarted && JSON.stringify(savedPhase) !== JSON.stringify(phase))) {
-      throw new Error(`${checkpointDir} was made with a different configuration; resume it with the same one`);
-    }
+    assertResumable(log.config, config, startStep, checkpointDir);
     log.config = config;
   }
   const evalSets = Object.fromEntries((['home', 'coding', 'general'] as const).map((kind) =>
@@ -120,10 +137,11 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
   let stoppedEarly = false;
   const allSteps = totalSteps(config);
   for (let step = startStep; step < allSteps; step++) {
-    const phase = step >= config.steps ? config.finalPhase! : null;
-    const lr = phase === null
+    const at = phaseAt(config, step);
+    const phase = at?.phase ?? null;
+    const lr = at === null
       ? learningRateAt(step, { peakLr: config.peakLr, minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps })
-      : learningRateAt(step - config.steps, { peakLr: phase.peakLr, minLr: phase.minLr, warmupSteps: phase.warmupSteps, totalSteps: phase.steps });
+      : learningRateAt(at.stepInPhase, { peakLr: at.phase.peakLr, minLr: at.phase.minLr, warmupSteps: at.phase.warmupSteps, totalSteps: at.phase.steps });
     for (const group of optimiser.groups) group.lr = lr;
     const batch = trainingBatch(tokenizer, config.seed, step, config.batch, config.contextLength, phase?.mix ?? config.mix);
     const tape = new Tape();

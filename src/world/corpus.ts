@@ -1,8 +1,10 @@
 import { Random } from '../tensor/random.js';
 import { renderDialogue } from './chatFormat.js';
-import { generateCodingDialogue } from './coding/dialogue.js';
+import { generateCodingDialogue, randomCodingStyle } from './coding/dialogue.js';
 import { generalTextPassages } from './generalText.js';
 import { generateHomeDialogue } from './home/dialogue.js';
+import { pick } from './randomChoice.js';
+import type { CodingRole } from './types.js';
 
 // The pretraining corpus: a seeded, endless stream of documents drawn from the
 // world (home-assistant and coding-agent dialogues, some with their style stated in
@@ -21,7 +23,16 @@ export interface CorpusMix {
   stated: number;
   /** Fraction of coding requests whose code shows an unrelated syntax style (default 0.5). */
   randomRequestSyntax?: number;
+  /**
+   * Fraction of coding dialogues whose role writes code lines (fixer or machine), so
+   * that the syntax axes show. Absent: roles are drawn uniformly (and no extra random
+   * draw is made, so corpora of mixes without it are unchanged).
+   */
+  syntaxRoles?: number;
 }
+
+const codeWritingRoles: readonly CodingRole[] = ['fixer', 'machine'];
+const proseRoles: readonly CodingRole[] = ['architect', 'techlead'];
 
 export const defaultMix: CorpusMix = { home: 0.45, coding: 0.3, general: 0.25, stated: 0.6 };
 
@@ -48,7 +59,8 @@ export function corpusDocument(seed: number, index: number, mix: CorpusMix = def
     // Half the requests show code in an unrelated style, so the reply's syntax must
     // come from the stated context (or be a free choice), not be copied from the user.
     const requestSyntax = rng.uniform() < (mix.randomRequestSyntax ?? 0.5) ? 'random' : 'dialogue';
-    return { kind: 'coding', text: renderDialogue(generateCodingDialogue(rng, { stated, requestSyntax }).turns) };
+    const style = mix.syntaxRoles === undefined ? undefined : { ...randomCodingStyle(rng), role: pick(rng, rng.uniform() < mix.syntaxRoles ? codeWritingRoles : proseRoles) };
+    return { kind: 'coding', text: renderDialogue(generateCodingDialogue(rng, { stated, requestSyntax, style }).turns) };
   }
   const passages = generalTextPassages()[split];
   return { kind: 'general', text: `<|bos|>${passages[rng.int(passages.length)].text}<|eos|>` };
