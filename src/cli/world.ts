@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { contrastPairs } from '../world/contrastPairs.js';
+import { contrastForms, contrastPairs, type ContrastForm } from '../world/contrastPairs.js';
 import { codingAxes, homeAxes } from '../world/types.js';
 import { parseNumberFlag } from './modelArgument.js';
 import { writeJsonlTexts } from './textFiles.js';
@@ -9,12 +9,14 @@ import { writeJsonlTexts } from './textFiles.js';
 
 const axisList = (axes: Record<string, readonly string[]>) => Object.entries(axes).map(([a, v]) => `${a} (${v.join('|')})`).join(', ');
 
-const help = `usage: imprint world pairs --domain home|coding --axis NAME --count N --pos FILE --neg FILE [--seed S] [--side VALUE]
+const help = `usage: imprint world pairs --domain home|coding --axis NAME --count N --pos FILE --neg FILE [--seed S] [--side VALUE] [--form F]
 
 Writes contrastive pairs as JSONL ({"text": ...} per line): line i of --pos and of
 --neg are the same request answered with the axis on one side and on the other,
 every other style axis equal. Dialogues carry no system turn, so the style shows
-in the reply alone.
+in the reply alone. With --form prompts, line i is instead the same request behind
+a system turn stating the axis on one side or the other, up to the assistant tag
+(read it with features find --positions last).
 
   --domain D     home or coding
   --axis NAME    home: ${axisList(homeAxes)}
@@ -23,7 +25,8 @@ in the reply alone.
   --pos FILE     JSONL of the replies on the --side value
   --neg FILE     JSONL of the replies on the other value (for role: the other three roles, in turn)
   --side VALUE   the positive value (default: the axis's first value)
-  --seed S       seed of the draw (default 0)`;
+  --seed S       seed of the draw (default 0)
+  --form F       replies (default) or prompts`;
 
 export async function runWorld(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -42,6 +45,7 @@ export async function runWorld(args: string[]): Promise<number> {
       neg: { type: 'string' },
       side: { type: 'string' },
       seed: { type: 'string', default: '0' },
+      form: { type: 'string', default: 'replies' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -55,7 +59,8 @@ export async function runWorld(args: string[]): Promise<number> {
   }
   const count = parseNumberFlag('count', values.count, (n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer')!;
   const seed = parseNumberFlag('seed', values.seed, (n) => Number.isSafeInteger(n), 'an integer')!;
-  const pairs = contrastPairs(values.domain!, values.axis!, count, seed, values.side);
+  if (!contrastForms.includes(values.form as ContrastForm)) throw new RangeError(`imprint world pairs: --form must be ${contrastForms.join(' or ')}, got "${values.form}"`);
+  const pairs = contrastPairs(values.domain!, values.axis!, count, seed, values.side, values.form as ContrastForm);
   writeJsonlTexts(values.pos!, pairs.pos);
   writeJsonlTexts(values.neg!, pairs.neg);
   console.log(`wrote ${count} pairs on ${values.domain} ${values.axis}: ${pairs.posSide} -> ${values.pos}, ${pairs.negSide} -> ${values.neg}`);

@@ -1,8 +1,11 @@
 import { Random } from '../tensor/random.js';
-import { renderDialogue } from './chatFormat.js';
+import { renderDialogue, renderPrompt } from './chatFormat.js';
+import { renderCodingContext } from './coding/contexts.js';
+import { renderHomeContext } from './home/contexts.js';
+import { pick } from './randomChoice.js';
 import { generateCodingDialogue, randomCodingStyle } from './coding/dialogue.js';
 import { generateHomeDialogue, randomHomeStyle } from './home/dialogue.js';
-import { codingAxes, homeAxes, type CodingStyle, type HomeStyle } from './types.js';
+import { codingAxes, homeAxes, type CodingStyle, type ContextKind, type HomeStyle } from './types.js';
 
 // Contrastive pairs for finding a style direction (the CAA recipe): pair i is one
 // request answered twice, once with the axis on the positive side and once on the
@@ -11,6 +14,11 @@ import { codingAxes, homeAxes, type CodingStyle, type HomeStyle } from './types.
 // ids) without looking at the style, so the two prompts are identical and only
 // the reply differs. No system turn is rendered (the style is unstated), so the
 // style shows in the reply alone; no feedback exchange follows.
+//
+// The 'prompts' form contrasts what the model is told instead of what it says:
+// the same request behind a system turn that states the axis on one side or the
+// other (same context kind, same phrasing draw), rendered up to the assistant tag.
+// Its last token is where the model decides how to answer, the CAA read-out point.
 //
 // A binary axis contrasts its two values. The coding role axis has four: the
 // positive side is one role and the negatives cycle through the other three.
@@ -45,21 +53,36 @@ function pairSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle): string {
+export type ContrastForm = 'replies' | 'prompts';
+export const contrastForms: readonly ContrastForm[] = ['replies', 'prompts'];
+const promptContextKinds: readonly ContextKind[] = ['profile', 'memory'];
+
+function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle, form: ContrastForm, axis: string): string {
   const rng = new Random(dialogueSeed);
   const turns = domain === 'home'
     ? generateHomeDialogue(rng, { style: style as HomeStyle, stated: false, feedback: false }).turns
     // 'random' request syntax: the user's code must not follow the reply's style, or the prompts would differ.
     : generateCodingDialogue(rng, { style: style as CodingStyle, stated: false, requestSyntax: 'random', feedbackRate: 0 }).turns;
-  return renderDialogue(turns);
+  if (form === 'replies') return renderDialogue(turns);
+  // Both sides draw the context kind and phrasing from the same stream.
+  const contextRng = new Random(dialogueSeed ^ 0x9e3779b9);
+  const kind = pick(contextRng, promptContextKinds);
+  const stated = { [axis]: (style as unknown as Record<string, string>)[axis] };
+  const context = domain === 'home'
+    ? renderHomeContext(stated as Partial<HomeStyle>, kind, contextRng)
+    : renderCodingContext(stated as Partial<CodingStyle>, kind, contextRng);
+  const request = turns.slice(0, turns.findIndex((turn) => turn.role === 'assistant'));
+  return renderPrompt([{ role: 'system', content: context }, ...request]);
 }
 
 /**
  * `count` pairs along `axis`; `side` picks the positive value (default: the
  * axis's first value, e.g. "formal" is second for formality, so pass it).
+ * `form` 'replies' (default) contrasts whole dialogues, 'prompts' stated contexts.
  */
-export function contrastPairs(domain: string, axis: string, count: number, seed: number, side?: string): ContrastPairs {
+export function contrastPairs(domain: string, axis: string, count: number, seed: number, side?: string, form: ContrastForm = 'replies'): ContrastPairs {
   const values = contrastAxisValues(domain, axis);
+  if (!contrastForms.includes(form)) throw new RangeError(`contrastPairs: unknown form "${String(form)}"; expected ${contrastForms.join(' or ')}`);
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`contrastPairs: count must be a positive integer, got ${count}`);
   if (!Number.isFinite(seed)) throw new RangeError(`contrastPairs: seed must be a finite number, got ${seed}`);
   const posSide = side ?? values[0];
@@ -72,8 +95,8 @@ export function contrastPairs(domain: string, axis: string, count: number, seed:
     const base: Record<string, string> = domain === 'home' ? { ...randomHomeStyle(rng) } : { ...randomCodingStyle(rng) };
     const dialogueSeed = rng.nextUint32();
     const typed = domain as ContrastDomain;
-    pos.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: posSide } as unknown as HomeStyle | CodingStyle));
-    neg.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: negatives[i % negatives.length] } as unknown as HomeStyle | CodingStyle));
+    pos.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: posSide } as unknown as HomeStyle | CodingStyle, form, axis));
+    neg.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: negatives[i % negatives.length] } as unknown as HomeStyle | CodingStyle, form, axis));
   }
   return { pos, neg, posSide, negSide: negatives.join('|') };
 }
