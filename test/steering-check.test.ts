@@ -1,72 +1,237 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { checkFeatureSteering } from '../src/eval/steeringCheck.js';
-import { loadBundle, modelFingerprint, saveBundle, type Bundle } from '../src/features/bundles/index.js';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkFeatureSteering, differenceStandardError, SteeringProbe, type SteeringCheckResult } from '../src/eval/steeringCheck.js';
+import { describeSteering } from '../src/features/bundles/describeFeature.js';
+import {
+  loadBundle, modelFingerprint, renderBundleCard, saveBundle, validateBundle, type Bundle, type BundleFeature,
+} from '../src/features/bundles/index.js';
+import type { CausalLm } from '../src/model/causalLm.js';
+import type { TextTokenizer } from '../src/io/tokenizer.js';
 import { tinyConfig } from '../src/pretrain/config.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-// The causal check behind shipped features: with a vanishing scale the steered
-// and unsteered runs are the same generations, so the margin is exactly zero and
-// every reply is judged; the baseline never depends on the scale.
+// The causal check behind shipped features. With a vanishing scale the steered
+// and unsteered runs are the same generations, so the margin is exactly zero;
+// the unsteered replies are generated once per domain and seed and shared by
+// every feature and scale; the validate command selects a scale on one seed and
+// reports only a confirmation run on fresh prompts.
 
-test('steering check: zero margin at a vanishing scale, a baseline independent of the scale, unknown axes refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'imprint-steer-check-'));
-  try {
-    const { model, tokenizer } = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: dir, resume: false });
+function manualFeature(id: string, axis: string | undefined, side: string | undefined, label = id): BundleFeature {
+  const feature: BundleFeature = { kind: 'vector', id, label, tensor: id, provenance: { method: 'manual', data: 'test vector', created: '2026-11-29' } };
+  if (axis !== undefined) feature.axis = axis;
+  if (side !== undefined) feature.side = side;
+  return feature;
+}
+
+function tinyBundle(name: string, model: CausalLm, features: BundleFeature[]): Bundle {
+  return {
+    format: 'imprint.bundle', version: 1, name, description: 'test', model: modelFingerprint('tiny', model.spec),
+    hookPoint: 'blocks.1.post', layer: 1, features,
+  };
+}
+
+describe('steering probe on a tiny model', () => {
+  let dir: string;
+  let model: CausalLm;
+  let tokenizer: TextTokenizer;
+  let bundle: Bundle;
+  let vectors: Map<string, Float32Array>;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'imprint-steer-check-'));
+    ({ model, tokenizer } = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: dir, resume: false }));
     const d = model.spec.hiddenSize;
-    const direction = Float32Array.from({ length: d }, (_, i) => (i % 3 === 0 ? 1 : -0.5));
-    const bundle: Bundle = {
-      format: 'imprint.bundle', version: 1, name: 'check', description: 'test', model: modelFingerprint('tiny', model.spec),
-      hookPoint: 'blocks.1.post', layer: 1,
-      features: [{ kind: 'vector', id: 'casual', label: 'casual', tensor: 'casual', axis: 'formality', side: 'casual', provenance: { method: 'manual', data: 'test vector', created: '2026-11-29' } }],
-    } as Bundle;
-    const vectors = new Map([['casual', direction]]);
-    const options = { prompts: 6, maxTokens: 12, temperature: 0.7, seed: 3 };
+    bundle = tinyBundle('check', model, [manualFeature('casual', 'formality', 'casual'), manualFeature('warm', 'warmth', 'warm'), manualFeature('snake', 'naming', 'snake')]);
+    vectors = new Map([
+      ['casual', Float32Array.from({ length: d }, (_, i) => (i % 3 === 0 ? 1 : -0.5))],
+      ['warm', Float32Array.from({ length: d }, (_, i) => Math.sin(i))],
+      ['snake', Float32Array.from({ length: d }, (_, i) => Math.cos(i))],
+    ]);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the unsteered replies are generated once per domain and seed and shared by every feature and scale', async () => {
+    const probe = new SteeringProbe(model, tokenizer, bundle, vectors, { prompts: 4, maxTokens: 8, temperature: 0.7 });
+    const [casual, warm, snake] = bundle.features;
+    assert.equal(probe.generations, 0);
+    const first = await probe.check(casual, 1e-30, 3);
+    assert.equal(probe.generations, 8, 'the first check generates the baseline and the steered replies');
+    const second = await probe.check(casual, 200, 3);
+    assert.equal(probe.generations, 12, 'a second scale on the same seed only generates steered replies');
+    assert.equal(second.baselineRate, first.baselineRate);
+    await probe.check(warm, 5, 3);
+    assert.equal(probe.generations, 16, 'another feature of the same domain (home) reuses the baseline, judged on its own axis');
+    await probe.check(casual, 0, 3);
+    assert.equal(probe.generations, 16, 'scale 0 adds nothing, so its replies are the baseline');
+    await probe.check(casual, 5, 4);
+    assert.equal(probe.generations, 24, 'a new seed means new prompts and a new baseline');
+    await probe.check(snake, 5, 3);
+    assert.equal(probe.generations, 32, 'a coding axis has its own prompts and baseline');
+    await probe.check(snake, 7, 3);
+    assert.equal(probe.generations, 36);
+  });
+
+  test('a vanishing scale gives margin 0 and z 0, with a standard error from both rates', async () => {
+    const probe = new SteeringProbe(model, tokenizer, bundle, vectors, { prompts: 6, maxTokens: 12, temperature: 0.7 });
+    const none = await probe.check(bundle.features[0], 1e-30, 3);
+    assert.equal(none.margin, 0);
+    assert.equal(none.z, 0);
+    assert.equal(none.judged, 6, 'the home judge labels every reply');
+    assert.equal(none.baselineJudged, 6);
+    assert.equal(none.seed, 3);
+    assert.equal(none.axis, 'formality');
+    assert.equal(none.standardError, differenceStandardError(none.steeredRate, 6, none.baselineRate, 6));
+    assert.ok(none.standardError > 0, 'the floor keeps the SE above 0 even for 0% -> 0%');
+    const strong = await probe.check(bundle.features[0], 200, 3);
+    assert.equal(strong.z, strong.margin / strong.standardError);
+  });
+
+  test('checkFeatureSteering still works on a one-off probe and refuses unknown axes', async () => {
+    const options = { prompts: 3, maxTokens: 8, temperature: 0.7, seed: 3 };
     const none = await checkFeatureSteering(model, tokenizer, bundle, vectors, bundle.features[0], { ...options, scale: 1e-30 });
     assert.equal(none.margin, 0);
-    assert.equal(none.judged, 6);
-    assert.equal(none.axis, 'formality');
-    const strong = await checkFeatureSteering(model, tokenizer, bundle, vectors, bundle.features[0], { ...options, scale: 200 });
-    assert.equal(strong.baselineRate, none.baselineRate, 'the baseline does not depend on the scale');
+    assert.equal(none.judged, 3);
     await assert.rejects(checkFeatureSteering(model, tokenizer, bundle, vectors, { ...bundle.features[0], axis: 'loudness' }, { ...options, scale: 1 }), /axis "loudness" is not a world axis/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    await assert.rejects(checkFeatureSteering(model, tokenizer, bundle, vectors, manualFeature('plain', undefined, undefined), { ...options, scale: 1 }), /feature "plain" has no axis\/side/);
+  });
 });
 
-test('imprint bundle validate --json tries each scale and --write records the best in the bundle', async () => {
+test('the standard error of a difference of proportions matches hand-computed values, with a floor at half a reply', () => {
+  // sqrt(0.6 * 0.4 / 10 + 0.2 * 0.8 / 20) = sqrt(0.024 + 0.008)
+  assert.ok(Math.abs(differenceStandardError(0.6, 10, 0.2, 20) - Math.sqrt(0.032)) < 1e-12);
+  // 0% -> 0% over 10 and 10: both clamp to 0.5 / 10 = 0.05; sqrt(2 * 0.05 * 0.95 / 10)
+  assert.ok(Math.abs(differenceStandardError(0, 10, 0, 10) - Math.sqrt(0.0095)) < 1e-12);
+  // 100% clamps to 1 - 0.5 / 4 = 0.875, 0% over 8 to 0.0625
+  assert.ok(Math.abs(differenceStandardError(1, 4, 0, 8) - Math.sqrt((0.875 * 0.125) / 4 + (0.0625 * 0.9375) / 8)) < 1e-12);
+  // No judged reply: one reply of unknown outcome, p 0.5
+  assert.ok(Math.abs(differenceStandardError(0, 0, 0.5, 4) - Math.sqrt(0.25 + 0.0625)) < 1e-12);
+  assert.throws(() => differenceStandardError(1.5, 4, 0, 4), /proportion must be in \[0, 1\], got 1.5/);
+});
+
+describe('the steering record in a bundle', () => {
+  const base = {
+    format: 'imprint.bundle', version: 1, name: 'old', description: 'an older bundle', model: { name: 'tiny', modelType: 'llama', hiddenSize: 4, layers: 2 },
+    hookPoint: 'blocks.1.post', layer: 1,
+  };
+  const withSteering = (steering: unknown) => ({
+    ...base,
+    features: [{ kind: 'sae', id: 'f', label: 'f', sae: 'sae', index: 0, axis: 'formality', side: 'casual', provenance: { method: 'manual', data: 'x', created: '2025-01-01' }, steering }],
+  });
+  const full = { scale: 4, margin: 0.25, judge: 'formality judge', baseline: 0.25, steered: 0.5, standardError: 0.1, z: 2.5, prompts: 32, seed: 1007, selectedFrom: [2, 4, 8] };
+
+  test('an old record with only scale, margin and judge still loads, and reads as before', () => {
+    const bundle = validateBundle(withSteering({ scale: 4, margin: 0.31, judge: 'formality' }));
+    assert.deepEqual(bundle.features[0].steering, { scale: 4, margin: 0.31, judge: 'formality' });
+    assert.equal(describeSteering(bundle.features[0]), 'scale 4 moves judge "formality" by +0.310');
+  });
+
+  test('a confirmation record loads whole and is described with its SE and z', () => {
+    const bundle = validateBundle(withSteering(full));
+    assert.deepEqual(bundle.features[0].steering, full);
+    assert.equal(describeSteering(bundle.features[0]), 'scale 4 moves judge "formality judge" by +0.250 ± 0.100 (z 2.50)');
+  });
+
+  test('unknown and mistyped steering fields are refused, naming them', () => {
+    assert.throws(() => validateBundle(withSteering({ ...full, pValue: 0.01 })), /features\[0\]\.steering has unknown field "pValue"/);
+    assert.throws(() => validateBundle(withSteering({ ...full, z: 'high' })), /features\[0\]\.steering\.z must be a finite number, got the string "high"/);
+    assert.throws(() => validateBundle(withSteering({ ...full, baseline: 1.5 })), /features\[0\]\.steering\.baseline must be a rate between 0 and 1, got number 1\.5/);
+    assert.throws(() => validateBundle(withSteering({ ...full, standardError: -0.1 })), /steering\.standardError must be a number >= 0/);
+    assert.throws(() => validateBundle(withSteering({ ...full, prompts: 0 })), /steering\.prompts must be an integer >= 1, got number 0/);
+    assert.throws(() => validateBundle(withSteering({ ...full, seed: 1.5 })), /steering\.seed must be an integer/);
+    assert.throws(() => validateBundle(withSteering({ ...full, selectedFrom: [2, 'x'] })), /features\[0\]\.steering\.selectedFrom\[1\] must be a finite number, got the string "x"/);
+    assert.throws(() => validateBundle(withSteering({ ...full, selectedFrom: [] })), /steering\.selectedFrom must be a non-empty array of scales/);
+  });
+
+  test('the card reports each feature\'s confirmation, escapes "|" in labels, and records min-z and the build script', () => {
+    const bundle = validateBundle(withSteering(full));
+    bundle.features[0].label = 'casual | relaxed';
+    bundle.features.push({ kind: 'sae', id: 'g', label: 'old record', sae: 'sae', index: 1, axis: 'warmth', side: 'warm', provenance: { method: 'tfidf', data: 'a|b', created: '2025-01-01' }, steering: { scale: 2, margin: 0.1, judge: 'warmth' } });
+    bundle.features.push({ kind: 'sae', id: 'h', label: 'unjudged', sae: 'sae', index: 2, provenance: { method: 'manual', data: 'x', created: '2025-01-01' } });
+    const card = renderBundleCard(bundle, { validateCommand: 'imprint bundle validate old --write', buildScript: 'echo ```\nimprint bundle create --name old\n', minZ: 3, selectionSeed: 7 });
+    assert.ok(card.startsWith('# Bundle `old`\n\nan older bundle\n'));
+    assert.ok(card.includes('| `f` casual \\| relaxed | formality=casual | manual: x | 4 | 25.0% → 50.0% | +25.0 ± 10.0 | 2.50 | FAIL |'), card);
+    assert.ok(card.includes('| `g` old record | warmth=warm | tfidf: a\\|b | 2 | — | +10.0 | — | no z recorded |'), card);
+    assert.ok(card.includes('| `h` unjudged | — | manual: x | — | — | — | — | no axis/side |'), card);
+    assert.ok(card.includes('0 of 2 features with an axis and side pass (z ≥ 3); 1 has no axis/side'), card);
+    assert.ok(card.includes('a feature passes when z = margin / SE is at least 3.'), card);
+    assert.ok(card.includes('every scale in {2, 4, 8} on 32 unstated world prompts (seed 7)'), card);
+    assert.ok(card.includes('on 32 fresh prompts (seed 1007)'), card);
+    assert.ok(card.includes('## Built with'));
+    assert.ok(card.includes('```sh\nimprint bundle validate old --write\n```'));
+    assert.ok(card.includes('````sh\necho ```\nimprint bundle create --name old\n````'), 'the fence outgrows the script\'s own backticks');
+    assert.ok(card.includes('`imprint bundle show old --html FILE` shows each feature\'s top contexts and promoted tokens.'));
+    assert.ok(renderBundleCard(bundle, { validateCommand: 'x', minZ: 2 }).includes('| 2.50 | pass |'), 'the verdict follows min-z');
+  });
+});
+
+test('imprint bundle validate selects a scale on one seed, confirms it on fresh prompts, and --write stores it and writes the card', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imprint-validate-cli-'));
   try {
     const result = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(dir, 'run'), resume: false });
     writePretrainOutputs(result, join(dir, 'model'));
     const d = result.model.spec.hiddenSize;
-    const bundle = {
-      format: 'imprint.bundle', version: 1, name: 'cli-check', description: 'test', model: modelFingerprint('tiny', result.model.spec),
-      hookPoint: 'blocks.1.post', layer: 1,
-      features: [
-        { kind: 'vector', id: 'casual', label: 'casual', tensor: 'casual', axis: 'formality', side: 'casual', provenance: { method: 'manual', data: 'test vector', created: '2026-11-29' } },
-        { kind: 'vector', id: 'unjudged', label: 'unjudged', tensor: 'unjudged', provenance: { method: 'manual', data: 'no axis', created: '2026-11-29' } },
-      ],
-    } as Bundle;
+    const bundle = tinyBundle('cli-check', result.model, [manualFeature('casual', 'formality', 'casual', 'casual | relaxed'), manualFeature('unjudged', undefined, undefined)]);
     const vector = Float32Array.from({ length: d }, (_, i) => Math.cos(i));
     saveBundle(join(dir, 'bundles'), bundle, new Map([['casual', vector], ['unjudged', vector]]));
     const path = join(dir, 'bundles', 'cli-check.bundle.json');
-    const child = spawnSync(process.execPath, [cli, 'bundle', 'validate', path, '--model', join(dir, 'model'), '--scale', '1e-30,5', '--prompts', '3', '--max-tokens', '6', '--json', '--write'], { encoding: 'utf8' });
+    const script = join(dir, 'build.sh');
+    writeFileSync(script, '#!/bin/sh\nimprint bundle create --name cli-check --feature casual=casual.json:formality:casual\n');
+    const run = (...extra: string[]) => spawnSync(process.execPath, [cli, 'bundle', 'validate', path, '--model', join(dir, 'model'), ...extra], { encoding: 'utf8' });
+
+    assert.match(run('--min-z', '0').stderr, /--min-z must be a positive number/);
+    assert.match(run('--min-z', 'two').stderr, /--min-z must be a positive number/);
+    assert.match(run('--scale', '0').stderr, /--scale must be a comma-separated list of non-zero numbers/);
+    assert.match(run('--build-script', script).stderr, /--build-script goes into the card, which only --write writes/);
+    assert.match(run('--write', '--build-script', join(dir, 'missing.sh')).stderr, /--build-script .*missing\.sh does not exist/);
+
+    const child = run('--scale', '1e-30,5', '--prompts', '3', '--max-tokens', '6', '--seed', '11', '--min-z', '1.5', '--json', '--write', '--build-script', script);
     assert.ok(child.status === 0 || child.status === 1, child.stderr);
-    const report = JSON.parse(child.stdout) as { results: { feature: string; scale: number; margin: number }[] };
+    type Report = {
+      protocol: { scales: number[]; selectionSeed: number; confirmationSeed: number; prompts: number; minZ: number };
+      passed: boolean; skipped: string[];
+      results: { feature: string; scale: number; pass: boolean; selection: SteeringCheckResult[]; confirmation: SteeringCheckResult }[];
+    };
+    const report = JSON.parse(child.stdout) as Report;
+    assert.deepEqual(report.protocol, { scales: [1e-30, 5], selectionSeed: 11, confirmationSeed: 1011, prompts: 3, maxTokens: 6, temperature: 0.7, minZ: 1.5 });
     assert.deepEqual(report.results.map((r) => r.feature), ['casual'], 'features without an axis are skipped');
+    assert.deepEqual(report.skipped, ['unjudged']);
+    const [casual] = report.results;
+    assert.deepEqual(casual.selection.map((r) => [r.scale, r.seed]), [[1e-30, 11], [5, 11]]);
+    assert.equal(casual.selection[0].margin, 0, 'the vanishing scale changes nothing');
+    const best = casual.selection[1].margin > casual.selection[0].margin ? 5 : 1e-30;
+    assert.equal(casual.scale, best, 'the scale with the largest selection margin is confirmed');
+    assert.equal(casual.confirmation.scale, best);
+    assert.equal(casual.confirmation.seed, 1011, 'the confirmation runs on fresh prompts');
+    assert.equal(casual.confirmation.z, casual.confirmation.margin / casual.confirmation.standardError);
+    assert.equal(casual.pass, Number(casual.confirmation.z.toFixed(4)) >= 1.5);
+    assert.equal(report.passed, casual.pass);
+    assert.equal(child.status, casual.pass ? 0 : 1, 'the exit status says whether every feature passed');
+
     const written = loadBundle(path).bundle.features.find((f) => f.id === 'casual')!;
-    assert.equal(written.steering?.scale, report.results[0].scale);
-    assert.ok([1e-30, 5].includes(report.results[0].scale));
-    assert.ok(report.results[0].margin >= 0, 'the best of the scales is kept, and the vanishing one has margin 0');
-    assert.match(spawnSync(process.execPath, [cli, 'bundle', 'validate', path, '--model', join(dir, 'model'), '--scale', '0'], { encoding: 'utf8' }).stderr, /--scale must be a comma-separated list of non-zero numbers/);
+    const c = casual.confirmation;
+    assert.deepEqual(written.steering, {
+      scale: best, margin: Number(c.margin.toFixed(4)), judge: 'formality judge, rate of "casual"',
+      baseline: Number(c.baselineRate.toFixed(4)), steered: Number(c.steeredRate.toFixed(4)),
+      standardError: Number(c.standardError.toFixed(4)), z: Number(c.z.toFixed(4)), prompts: 3, seed: 1011, selectedFrom: [1e-30, 5],
+    });
+
+    const cardPath = join(dir, 'bundles', 'cli-check.md');
+    assert.ok(existsSync(cardPath), 'the card is written beside the bundle');
+    const card = readFileSync(cardPath, 'utf8');
+    const s = written.steering!;
+    const row = `| \`casual\` casual \\| relaxed | formality=casual | manual: test vector | ${best === 5 ? '5' : '1.00e-30'} | ${(s.baseline! * 100).toFixed(1)}% → ${(s.steered! * 100).toFixed(1)}% | `;
+    assert.ok(card.includes(row), `missing ${row} in\n${card}`);
+    assert.ok(card.includes(`| ${s.z!.toFixed(2)} | ${casual.pass ? 'pass' : 'FAIL'} |`), card);
+    assert.ok(card.includes('imprint bundle create --name cli-check --feature casual=casual.json:formality:casual'), 'the build script is in the card');
+    assert.ok(card.includes('--min-z 1.5'), 'the validate command is in the card');
+    assert.ok(card.includes('at least 1.5'), 'the min-z used is recorded');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

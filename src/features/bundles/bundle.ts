@@ -26,13 +26,32 @@ export interface Provenance {
   command?: string;
 }
 
-/** The result of checking that steering along the feature moves a judge's score. */
+/**
+ * The result of checking that steering along the feature moves a judge's score.
+ * Written by `imprint bundle validate --write`: the scale is selected on one seed
+ * and every figure here is from a confirmation run at that scale on fresh prompts.
+ * Only scale, margin and judge are required, so older bundles still load.
+ */
 export interface SteeringValidation {
   scale: number;
   /** Judge score with steering minus without (positive: it moves the intended way). */
   margin: number;
   /** Which judge scored it, e.g. "formality". */
   judge: string;
+  /** Share of unsteered replies the judge assigns to the feature's side, in [0, 1]. */
+  baseline?: number;
+  /** The same share with the feature added at `scale`. */
+  steered?: number;
+  /** Standard error of the margin (difference of two independent proportions). */
+  standardError?: number;
+  /** margin / standardError. */
+  z?: number;
+  /** Prompts in the confirmation run. */
+  prompts?: number;
+  /** Seed of the confirmation run's prompts and sampling. */
+  seed?: number;
+  /** The scales tried when selecting `scale`. */
+  selectedFrom?: number[];
 }
 
 export interface TopContext {

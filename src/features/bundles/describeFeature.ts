@@ -25,7 +25,9 @@ export function describeProvenance(p: Provenance): string {
 export function describeSteering(feature: BundleFeature): string | null {
   const s = feature.steering;
   if (s === undefined) return null;
-  return `scale ${formatNumber(s.scale)} moves judge "${s.judge}" by ${s.margin >= 0 ? '+' : ''}${formatNumber(s.margin)}`;
+  const error = s.standardError === undefined ? '' : ` ± ${formatNumber(s.standardError)}`;
+  const z = s.z === undefined ? '' : ` (z ${s.z.toFixed(2)})`;
+  return `scale ${formatNumber(s.scale)} moves judge "${s.judge}" by ${s.margin >= 0 ? '+' : ''}${formatNumber(s.margin)}${error}${z}`;
 }
 
 export function formatNumber(x: number): string {

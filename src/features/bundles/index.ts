@@ -11,3 +11,4 @@ export { bundleDirections, directionRow, featureDirection, type DirectionMatrix,
 export { basisColumn, orthonormalBasis, type DroppedDirection, type OrthonormalBasis, type OrthonormalBasisOptions } from './orthonormalBasis.js';
 export { renderBundleText, terminalSafe, type RenderTextOptions } from './renderText.js';
 export { escapeHtml, renderBundleHtml } from './renderHtml.js';
+export { DEFAULT_MIN_Z, escapeMarkdownCell, renderBundleCard, type RenderCardOptions } from './renderCard.js';

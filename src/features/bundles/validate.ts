@@ -216,7 +216,36 @@ function readPromotedToken(r: ObjectReader): PromotedToken {
 }
 
 function readSteering(r: ObjectReader): SteeringValidation {
-  const steering = { scale: r.number('scale'), margin: r.number('margin'), judge: r.string('judge', { nonEmpty: true }) };
+  const steering: SteeringValidation = { scale: r.number('scale'), margin: r.number('margin'), judge: r.string('judge', { nonEmpty: true }) };
+  const rate = (key: 'baseline' | 'steered') => {
+    const v = r.number(key);
+    if (v < 0 || v > 1) r.fail(key, 'a rate between 0 and 1');
+    return v;
+  };
+  // The fields of a confirmation run, added later: optional so older bundles load.
+  if (r.optional('baseline')) steering.baseline = rate('baseline');
+  if (r.optional('steered')) steering.steered = rate('steered');
+  if (r.optional('standardError')) {
+    steering.standardError = r.number('standardError');
+    if (steering.standardError < 0) r.fail('standardError', 'a number >= 0');
+  }
+  if (r.optional('z')) steering.z = r.number('z');
+  if (r.optional('prompts')) steering.prompts = r.integer('prompts', 1);
+  if (r.optional('seed')) {
+    const seed = r.raw('seed');
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) r.fail('seed', 'an integer');
+    steering.seed = seed;
+  }
+  if (r.optional('selectedFrom')) {
+    const scales = r.array('selectedFrom');
+    if (scales.length === 0) r.fail('selectedFrom', 'a non-empty array of scales');
+    steering.selectedFrom = scales.map((scale, i) => {
+      if (typeof scale !== 'number' || !Number.isFinite(scale)) {
+        throw new BundleFormatError(r.source, `${r.at('selectedFrom')}[${i}] must be a finite number, got ${describe(scale)}`);
+      }
+      return scale;
+    });
+  }
   r.noUnknownFields();
   return steering;
 }
