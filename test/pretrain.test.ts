@@ -8,7 +8,10 @@ import { describe, test } from 'node:test';
 import { loadModel } from '../src/model/load.js';
 import { phaseAt, tinyConfig, totalSteps } from '../src/pretrain/config.js';
 import { learningRateAt } from '../src/pretrain/schedule.js';
-import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { pretrain, runTokenizer, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { replyMask, trainingBatch } from '../src/pretrain/batches.js';
+import { specialTokens } from '../src/world/chatFormat.js';
+import { defaultMix } from '../src/world/corpus.js';
 import { lineChartSvg } from '../src/plot/lineChart.js';
 import { defaultBaseSuiteOptions, runBaseSuite } from '../src/eval/baseSuite.js';
 import { modelCard } from '../src/pretrain/modelCard.js';
@@ -26,6 +29,39 @@ test('learning rate: linear warm-up to the peak, cosine down to the floor', () =
   assert.ok(Math.abs(learningRateAt(60, s) - 5.5e-4) < 1e-9, 'halfway down the cosine');
   assert.ok(Math.abs(learningRateAt(110, s) - 1e-4) < 1e-12);
   for (let i = 11; i < 110; i++) assert.ok(learningRateAt(i, s) <= learningRateAt(i - 1, s) + 1e-15);
+});
+
+test('replyMask marks the assistant turns only, the closing <|end|> included', () => {
+  // 1 = <|assistant|>, 2 = <|end|>: system 9 9 <end>, user 8 <end>, assistant 7 7 <end>, then text after.
+  const ids = [5, 9, 9, 2, 6, 8, 2, 1, 7, 7, 2, 4, 4];
+  assert.deepEqual([...replyMask(ids, 1, 2)], [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]);
+  assert.deepEqual([...replyMask([1, 3, 3], 1, 2)], [0, 1, 1], 'a reply cut off by the row end stays marked');
+});
+
+test("loss on replies: dialogue targets outside assistant turns weigh 0, general text and replies 1; 'all' gives no weights", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-mask-'));
+  try {
+    const tokenizer = runTokenizer(tinyConfig, dir);
+    const all = trainingBatch(tokenizer, 5, 3, 4, 96, defaultMix);
+    assert.equal(all.weights, undefined);
+    const replies = trainingBatch(tokenizer, 5, 3, 4, 96, defaultMix, 'replies');
+    assert.deepEqual(replies.targets, all.targets, 'the same tokens, only weighted');
+    const weights = replies.weights!;
+    const assistant = tokenizer.tokenToId(specialTokens.assistant)!;
+    const user = tokenizer.tokenToId(specialTokens.user)!;
+    let counted = 0;
+    for (let i = 0; i < weights.length; i++) {
+      assert.ok(weights[i] === 0 || weights[i] === 1);
+      counted += weights[i];
+      // Predicting the start of a user or assistant turn is never a reply token.
+      if (replies.targets[i] === assistant || replies.targets[i] === user) assert.equal(weights[i], 0);
+    }
+    assert.ok(counted > 0 && counted < weights.length, `some but not all targets count (${counted}/${weights.length})`);
+    const generalOnly = trainingBatch(tokenizer, 5, 3, 2, 64, { home: 0, coding: 0, general: 1, stated: 0 }, 'replies');
+    assert.ok(generalOnly.weights!.every((w) => w === 1), 'general text keeps every token');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the loss chart is an SVG with one path per series and refuses empty data', () => {

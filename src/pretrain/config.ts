@@ -1,5 +1,6 @@
 import type { CorpusMix } from '../world/corpus.js';
 import { defaultMix } from '../world/corpus.js';
+import type { LossTargets } from './batches.js';
 
 // Everything that defines a pretraining run. The shipped model is built from
 // `shippedModelConfig`; tests and the CI smoke run use `tinyConfig`.
@@ -39,6 +40,8 @@ export interface PretrainConfig {
 export interface CurriculumPhase {
   /** What the phase is for, in a few words (written into the model card). */
   purpose: string;
+  /** Targets trained on (default 'all'); 'replies' trains dialogues on the assistant's turns only. */
+  lossOn?: LossTargets;
   steps: number;
   mix: CorpusMix;
   peakLr: number;
@@ -98,6 +101,14 @@ export const shippedModelConfig: PretrainConfig = {
     peakLr: 4e-4,
     minLr: 4e-5,
     warmupSteps: 20,
+  }, {
+    purpose: 'replies follow their stated context (the loss is on assistant turns and general text only)',
+    steps: 800,
+    mix: { home: 0.25, coding: 0.55, general: 0.2, stated: 0.85, randomRequestSyntax: 1, syntaxRoles: 0.7 },
+    lossOn: 'replies',
+    peakLr: 3e-4,
+    minLr: 3e-5,
+    warmupSteps: 20,
   }],
 };
 
@@ -120,7 +131,7 @@ export const tinyConfig: PretrainConfig = {
   checkpointEvery: 4,
   phases: [
     { purpose: 'smoke: syntax over copying', steps: 4, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 0.9 }, peakLr: 5e-4, minLr: 5e-5, warmupSteps: 1 },
-    { purpose: 'smoke: roles that write code', steps: 2, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 1, syntaxRoles: 0.8 }, peakLr: 3e-4, minLr: 3e-5, warmupSteps: 1 },
+    { purpose: 'smoke: roles that write code, loss on replies', steps: 2, mix: { ...defaultMix, coding: 0.6, randomRequestSyntax: 1, syntaxRoles: 0.8 }, lossOn: 'replies', peakLr: 3e-4, minLr: 3e-5, warmupSteps: 1 },
   ],
 };
 

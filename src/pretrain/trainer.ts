@@ -143,13 +143,13 @@ export function pretrain(config: PretrainConfig, options: PretrainOptions): Pret
       ? learningRateAt(step, { peakLr: config.peakLr, minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps })
       : learningRateAt(at.stepInPhase, { peakLr: at.phase.peakLr, minLr: at.phase.minLr, warmupSteps: at.phase.warmupSteps, totalSteps: at.phase.steps });
     for (const group of optimiser.groups) group.lr = lr;
-    const batch = trainingBatch(tokenizer, config.seed, step, config.batch, config.contextLength, phase?.mix ?? config.mix);
+    const batch = trainingBatch(tokenizer, config.seed, step, config.batch, config.contextLength, phase?.mix ?? config.mix, phase?.lossOn ?? 'all');
     const tape = new Tape();
     let loss: number;
     try {
       optimiser.zeroGrad();
       const { logits } = model.forward(tape, batch.inputs, config.batch, config.contextLength);
-      const lossTensor = crossEntropy(tape, logits!, batch.targets);
+      const lossTensor = crossEntropy(tape, logits!, batch.targets, batch.weights ? { weights: batch.weights } : {});
       loss = lossTensor.item();
       tape.backward(lossTensor);
       clipGradNorm(model.parameters(), config.clipNorm);
