@@ -76,7 +76,7 @@ describe('pretraining the tiny config', () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'imprint-pre-a-')), mkdtempSync(join(tmpdir(), 'imprint-pre-b-'))];
     try {
       const straight = pretrain(tinyConfig, { runDir: dirs[0], resume: false });
-      assert.equal(straight.log.train.length, totalSteps(tinyConfig), 'the main steps plus the final phase');
+      assert.equal(straight.log.train.length, totalSteps(tinyConfig), 'the main steps plus the curriculum phases');
       const first = straight.log.train.slice(0, 3).reduce((a, r) => a + r.loss, 0) / 3;
       const last = straight.log.train.slice(-3).reduce((a, r) => a + r.loss, 0) / 3;
       assert.ok(last < first, `loss should fall: ${first} -> ${last}`);
@@ -171,8 +171,10 @@ describe('pretraining the tiny config', () => {
       const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
       assert.equal(resumed.status, 0, resumed.stderr);
       const card = readFileSync(join(dir, 'model', 'README.md'), 'utf8');
-      assert.match(card, /44 steps of 2 x 384 tokens/, '40 main steps and the 4-step final phase');
-      assert.match(card, /a final phase of 4 steps/);
+      assert.match(card, /46 steps in all of 2 x 384 tokens/, '40 main steps and curriculum phases of 4 and 2 steps');
+      assert.match(card, /Main run: 40 steps/);
+      assert.match(card, /curriculum phase 1, 4 steps/);
+      assert.match(card, /curriculum phase 2, 2 steps .*loss on assistant turns and general text only/);
       assert.match(card, /npx imprint pretrain --config tiny --steps 40/);
       assert.ok(loadModel(join(dir, 'model')).model.parameters().length > 0);
 

@@ -1,3 +1,4 @@
+import { codeBlock } from '../ui/markdown.js';
 import type { BaseSuiteResult } from '../eval/baseSuite.js';
 import { generalTextSource } from '../world/generalText.js';
 import type { RunLog } from './trainer.js';
@@ -56,7 +57,8 @@ export function modelCard(input: ModelCardInput): string {
     '',
     '## Training',
     '',
-    `- ${log.train.length.toLocaleString('en-US')} steps of ${c.batch} x ${c.contextLength} tokens = ${log.tokensSeen.toLocaleString('en-US')} tokens, AdamW (betas 0.9/0.95, weight decay ${c.weightDecay} on matrices), peak LR ${c.peakLr} after ${c.warmupSteps} warm-up steps, cosine decay to ${c.minLr}, gradient clipping at ${c.clipNorm}.`,
+    `- ${log.train.length.toLocaleString('en-US')} steps in all of ${c.batch} x ${c.contextLength} tokens = ${log.tokensSeen.toLocaleString('en-US')} tokens, AdamW (betas 0.9/0.95, weight decay ${c.weightDecay} on matrices), gradient clipping at ${c.clipNorm}.`,
+    `- Main run: ${c.steps.toLocaleString('en-US')} steps on the mix above, peak LR ${c.peakLr} after ${c.warmupSteps} warm-up steps, cosine decay to ${c.minLr}.`,
     ...(c.phases ?? []).map((phase, i) => `- Then curriculum phase ${i + 1}, ${phase.steps} steps (LR ${phase.peakLr} to ${phase.minLr}), so that ${phase.purpose}: home ${pct(phase.mix.home)}, coding ${pct(phase.mix.coding)}, general ${pct(phase.mix.general)}, stated ${pct(phase.mix.stated)}, request code in an unrelated style ${pct(phase.mix.randomRequestSyntax ?? 0.5)}${phase.mix.syntaxRoles === undefined ? '' : `, roles that write code (fixer, machine) ${pct(phase.mix.syntaxRoles)}`}${phase.lossOn === 'replies' ? '; loss on assistant turns and general text only' : ''}.`),
     `- Wall time: ${(log.seconds / 60).toFixed(1)} minutes on a 2-core CPU.`,
     `- Final training loss (mean of the last 50 steps): ${trainLoss.toFixed(3)} nats/token.`,
@@ -72,7 +74,9 @@ export function modelCard(input: ModelCardInput): string {
     for (const row of qualityBars(suite)) lines.push(`| ${row.name} | ${row.value} | ${row.bar} | ${row.pass ? 'pass' : 'FAIL'} |`);
     lines.push(`| general-text held-out loss | ${suite.general.heldOutLoss} nats/token | reported | |`, '', '## Samples', '');
     suite.samples.slice(0, 10).forEach((s, i) => {
-      lines.push(`**${i + 1}.** ${s.context ? `*context:* ${s.context.replace(/\n/g, ' ')}  \n` : ''}*user:* ${s.prompt.replace(/\n/g, ' ')}`, '', '```text', s.reply, '```', '');
+      // A one-line request stays inline; a request with code keeps its lines.
+      const user = s.prompt.includes('\n') ? ['*user:*', '', ...codeBlock('text', s.prompt), ''] : [`*user:* ${s.prompt}`, ''];
+      lines.push(`**${i + 1}.**${s.context ? ` *context:* ${s.context.replace(/\n/g, ' ')}` : ''}`, '', ...user, '*reply:*', '', ...codeBlock('text', s.reply), '');
     });
   }
   lines.push('## Rebuild', '', 'From a fresh clone (`npm ci` first):', '', '```sh', input.command, '```', '',

@@ -1,4 +1,5 @@
 import type { Bundle, BundleFeature } from './bundle.js';
+import { codeBlock } from '../../ui/markdown.js';
 import { describeModel, formatNumber } from './describeFeature.js';
 
 // A bundle's card, NAME.md beside NAME.bundle.json: what the bundle is, how each
@@ -53,17 +54,6 @@ function shared<T>(values: readonly (T | undefined)[], key: (v: T) => string = S
   if (present.length === 0) return undefined;
   const first = key(present[0]);
   return present.every((v) => key(v) === first) ? present[0] : undefined;
-}
-
-/** A code fence longer than any run of backticks in the text, so the text cannot close it. */
-function fenceFor(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  return '`'.repeat(Math.max(3, longest + 1));
-}
-
-function codeBlock(language: string, text: string): string[] {
-  const fence = fenceFor(text);
-  return [`${fence}${language}`, text.replace(/\n+$/, ''), fence];
 }
 
 function protocolText(bundle: Bundle, minZ: number, selectionSeed: number | undefined): string {
