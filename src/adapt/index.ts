@@ -28,3 +28,5 @@ export {
 } from './state.js';
 export { describeTargets, selectTargets, type TargetSpec } from './targets.js';
 export { createWriteConstrained, type WriteConstrainedOptions } from './writeConstrained.js';
+export * from './store/index.js';
+export * from './export/index.js';
