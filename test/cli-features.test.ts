@@ -195,6 +195,20 @@ describe('imprint world / features / activations / sae / bundle / generate --ste
     assert.equal(latent.provenance.method, 'manual');
     assert.match(latent.provenance.command!, /^imprint bundle create --name tone /);
 
+    // An SAE latent named through a features find --sae result records how it was found.
+    const ranked = JSON.parse(readFileSync(at('formal-pca.json'), 'utf8')).saeFeatures.ranked as { feature: number }[];
+    ok('bundle', 'create', '--name', 'ranked', '--model', modelDir, '--point', point, '--out', bundles,
+      '--sae-feature', `second=${at('formal-pca.json')}#${ranked[1].feature}:formality:formal`);
+    const fromRanking = loadBundle(join(bundles, 'ranked.bundle.json')).bundle.features[0];
+    assert.equal(fromRanking.provenance.method, 'sae-differential');
+    assert.match(fromRanking.provenance.data, new RegExp(`^latent ${ranked[1].feature} of the SAE at .*sae, ranked 2 of 3 by differential activation .* between 16 texts of`));
+    if (fromRanking.kind === 'sae') assert.equal(fromRanking.sae, '../sae');
+    const unranked = [...Array(32).keys()].find((i) => !ranked.some((r) => r.feature === i))!;
+    fails(new RegExp(`latent ${unranked} is not in the ranking of .*formal-pca\\.json \\(it lists`), 'bundle', 'create', '--name', 'nope', '--model', modelDir,
+      '--point', point, '--out', bundles, '--sae-feature', `x=${at('formal-pca.json')}#${unranked}`);
+    fails(/holds no SAE ranking; run features find with --sae/, 'bundle', 'create', '--name', 'nope', '--model', modelDir, '--point', point, '--out', bundles,
+      '--sae-feature', `x=${at('formal.json')}#1`);
+
     const shown = ok('bundle', 'show', join(bundles, 'tone.bundle.json'), '--html', at('tone.html'));
     assert.match(shown, /\[1\] formal-register: formal register\n {4}axis formality, side formal/);
     assert.match(shown, /\[2\] latent-three: latent three\n {4}source: SAE \.\.\/sae latent 3/);

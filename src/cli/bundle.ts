@@ -7,7 +7,7 @@ import type { TextTokenizer } from '../io/tokenizer.js';
 import { ActivationDataset } from '../features/activations/index.js';
 import {
   BUNDLE_FORMAT, BUNDLE_NAME_PATTERN, BUNDLE_VERSION, loadBundle, modelFingerprint, renderBundleHtml, renderBundleText, saveBundle,
-  type Bundle, type BundleFeature, type LoadedBundle, type SaeDirectionResolver,
+  type Bundle, type BundleFeature, type LoadedBundle, type Provenance, type SaeDirectionResolver,
 } from '../features/bundles/index.js';
 import { promotedTokens, topActivatingContexts, type RowScorer } from '../features/labels/index.js';
 import type { SparseAutoencoder } from '../features/sae/index.js';
@@ -31,7 +31,9 @@ const createHelp = `usage: imprint bundle create --name NAME --model DIR --point
   --point P                            the hook point of every feature, e.g. blocks.3.post
   --out DIR                            directory to write the bundle into
   --feature LABEL=FILE.json[:axis:side]   a direction from features find --out (repeatable)
-  --sae-feature LABEL=SAEDIR#INDEX[:axis:side]   latent INDEX of an SAE (repeatable)
+  --sae-feature LABEL=SAEDIR#INDEX[:axis:side]   latent INDEX of an SAE (repeatable); with FILE.json#INDEX
+                                       instead of SAEDIR, a features find --sae result that ranks the latent
+                                       (its provenance then records the ranking)
   --description TEXT                   what the bundle is for
   --data DIR                           label every feature with its top contexts in this activation dataset
   --top N                              contexts and promoted tokens kept per feature (default 5)`;
@@ -224,7 +226,7 @@ async function runCreate(args: string[]): Promise<number> {
     if (hash <= 0 || !Number.isSafeInteger(index) || index < 0 || arg.source.slice(hash + 1).trim() === '') {
       throw new RangeError(`--sae-feature '${text}': expected LABEL=SAEDIR#INDEX[:axis:side] with INDEX a latent number`);
     }
-    const saeDir = arg.source.slice(0, hash);
+    const { saeDir, provenance } = saeFeatureSource(arg.source.slice(0, hash), index, text, created, command);
     const sae = loadSaeArgument(saeDir, '--sae-feature');
     checkSaePoint(sae, point, `--sae-feature ${saeDir}`);
     const direction = saeDecoderRow(sae, index, `--sae-feature ${saeDir}`);
@@ -232,7 +234,7 @@ async function runCreate(args: string[]): Promise<number> {
       kind: 'sae', id: featureId(arg.label, taken), label: arg.label,
       // Relative to the bundle, so a bundle moved together with its SAE still finds it.
       sae: relative(resolve(outDir), resolve(saeDir)) || '.', index,
-      provenance: { method: 'manual', data: `latent ${index} of the SAE at ${saeDir}, chosen on the command line`, created, command },
+      provenance,
       ...axisOf(arg),
     };
     addLabels(feature, saeScorer(sae, index), direction, labeller);
@@ -246,6 +248,33 @@ async function runCreate(args: string[]): Promise<number> {
   const saved = saveBundle(outDir, bundle, vectors);
   console.log(`bundle ${name}: ${features.length} feature${features.length === 1 ? '' : 's'} (${features.map((f) => f.id).join(', ')}) at ${point} -> ${saved.jsonPath}`);
   return 0;
+}
+
+/**
+ * Where an --sae-feature comes from: an SAE directory (the latent was chosen by
+ * hand), or a `features find --sae` result file whose ranking lists the latent
+ * (found by differential activation: the provenance says between what, and its rank).
+ */
+function saeFeatureSource(source: string, index: number, text: string, created: string, command: string): { saeDir: string; provenance: Provenance } {
+  if (!source.endsWith('.json')) {
+    return { saeDir: source, provenance: { method: 'manual', data: `latent ${index} of the SAE at ${source}, chosen on the command line`, created, command } };
+  }
+  const file = readDirectionFile(source, '--sae-feature');
+  if (file.saeFeatures === undefined) throw new RangeError(`--sae-feature '${text}': ${source} holds no SAE ranking; run features find with --sae to make one`);
+  const rank = file.saeFeatures.ranked.findIndex((r) => r.feature === index);
+  if (rank < 0) {
+    throw new RangeError(`--sae-feature '${text}': latent ${index} is not in the ranking of ${source} (it lists ${file.saeFeatures.ranked.map((r) => r.feature).join(', ')})`);
+  }
+  const entry = file.saeFeatures.ranked[rank];
+  const saeDir = relative(process.cwd(), file.saeFeatures.sae) || '.';
+  return {
+    saeDir,
+    provenance: {
+      method: 'sae-differential',
+      data: `latent ${index} of the SAE at ${saeDir}, ranked ${rank + 1} of ${file.saeFeatures.ranked.length} by differential activation (score ${entry.score.toFixed(3)}, effect size ${entry.effectSize.toFixed(3)}) between ${file.provenance.data} (${source})`,
+      created, command,
+    },
+  };
 }
 
 function axisOf(arg: FeatureArgument): { axis?: string; side?: string } {
