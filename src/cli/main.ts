@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { runActivations } from './activations.js';
+import { runAdapter } from './adapter.js';
 import { runBundle } from './bundle.js';
 import { runConvert } from './convert.js';
 import { runEval } from './eval.js';
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   sae: { summary: 'sparse autoencoders: train (TopK, SAELens format), eval, show a latent', run: runSae },
   features: { summary: 'find a contrastive direction (and SAE latents) from text pairs; label a feature', run: runFeatures },
   bundle: { summary: 'bundles of features: create, show (--html), export a llama.cpp control vector', run: runBundle },
+  adapter: { summary: 'versions of an adapter store: list, show, rollback, export (--format peft|gguf)', run: runAdapter },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 
