@@ -8,7 +8,9 @@
 #   bash scripts/build-shipped-features.sh            # everything
 #   STAGE=bundles bash scripts/build-shipped-features.sh   # only the bundles and their checks
 #
-# Intermediate files go to $RUNS (default runs/, git-ignored).
+# Intermediate files go to $RUNS (default runs/, git-ignored). SAE features are
+# named through the features find ranking that found them, so their provenance
+# records the ranking.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,22 +50,20 @@ if [ "$STAGE" = all ] || [ "$STAGE" = directions ]; then
     find_direction home "${spec%%:*}" "${spec##*:}" replies
     find_direction home "${spec%%:*}" "${spec##*:}" prompts
   done
+  imprint features find --pos "$RUNS/pairs/home-warmth-warm-replies.pos.jsonl" --neg "$RUNS/pairs/home-warmth-warm-replies.neg.jsonl" \
+    --point $POINT --method pca --out "$RUNS/features/home-warmth-warm-replies-pca.json"
   for spec in role:fixer role:machine role:architect role:techlead naming:camel semicolons:semicolons comments:dense; do
     find_direction coding "${spec%%:*}" "${spec##*:}" replies
     find_direction coding "${spec%%:*}" "${spec##*:}" prompts
   done
 fi
 
-# The bundles keep the candidates that passed a screening run: bundle validate
-# (scales 15,30,60 with 32 prompts, then 60,120,200 with 48 for the home SAE latents)
-# on bundles of every direction above and the top SAE latents of each ranking.
-# Tried and dropped (confirmation z < 2):
-#   coding: fixer and coding-machine reply directions; semicolons and dense-comments
-#           directions of both forms (no scale moved the judge reliably at blocks.3.post);
-#           SAE 1488 and 458 (tech lead).
-#   home:   directness, warmth and detail directions from stated contexts at scale <= 60
-#           (direct-from-context passes at 120 and is kept); warmth from context; SAE
-#           latents 1757 (casual), 12 and 1415 (warm), 968 (brief), 464 (direct).
+# Each bundle is created from its candidates (the directions above and the SAE
+# latents their rankings put first), validated with a fluency guard (a steered reply
+# counts only when the unsteered model finds it fluent), and --drop-failing keeps
+# only the features that pass; the card lists the dropped ones with their figures.
+# Scales stay small (the residual stream's norm here is about 80): beyond ~40 the
+# model stops writing language.
 F=$RUNS/features
 if [ "$STAGE" = all ] || [ "$STAGE" = coding-roles ]; then
   imprint bundle create --name coding-roles --point $POINT --out $BUNDLES --data "$RUNS/acts" \
@@ -72,13 +72,15 @@ if [ "$STAGE" = all ] || [ "$STAGE" = coding-roles ]; then
     --feature "coding machine, as told in context=$F/coding-role-machine-prompts.json:role:machine" \
     --feature "architect, as told in context=$F/coding-role-architect-prompts.json:role:architect" \
     --feature "tech lead, as told in context=$F/coding-role-techlead-prompts.json:role:techlead" \
+    --feature "fixer replies=$F/coding-role-fixer-replies.json:role:fixer" \
+    --feature "coding machine replies=$F/coding-role-machine-replies.json:role:machine" \
     --feature "architect replies=$F/coding-role-architect-replies.json:role:architect" \
     --feature "tech lead replies=$F/coding-role-techlead-replies.json:role:techlead" \
     --feature "camelCase names=$F/coding-naming-camel-replies.json:naming:camel" \
-    --sae-feature "SAE 1855 (fixer context)=$SAE#1855:role:fixer" \
-    --sae-feature "SAE 366 (coding machine context)=$SAE#366:role:machine" \
-    --sae-feature "SAE 1886 (architect context)=$SAE#1886:role:architect"
-  imprint bundle validate coding-roles --scale 30,60 --prompts 96 --max-tokens 100 --write --build-script scripts/build-shipped-features.sh
+    --sae-feature "SAE 1855 (fixer context)=$F/coding-role-fixer-prompts.json#1855:role:fixer" \
+    --sae-feature "SAE 366 (coding machine context)=$F/coding-role-machine-prompts.json#366:role:machine" \
+    --sae-feature "SAE 1886 (architect context)=$F/coding-role-architect-prompts.json#1886:role:architect"
+  imprint bundle validate coding-roles --scale 10,25 --prompts 96 --max-tokens 100 --write --drop-failing --build-script scripts/build-shipped-features.sh || true
 fi
 
 if [ "$STAGE" = all ] || [ "$STAGE" = assistant-style ]; then
@@ -89,12 +91,13 @@ if [ "$STAGE" = all ] || [ "$STAGE" = assistant-style ]; then
     --feature "casual tone=$F/home-formality-casual-replies.json:formality:casual" \
     --feature "casual, as told in context=$F/home-formality-casual-prompts.json:formality:casual" \
     --feature "warm acknowledgement=$F/home-warmth-warm-replies.json:warmth:warm" \
+    --feature "warm acknowledgement (PCA)=$F/home-warmth-warm-replies-pca.json:warmth:warm" \
     --feature "brief replies=$F/home-detail-brief-replies.json:detail:brief" \
-    --sae-feature "SAE 1642 (direct)=$SAE#1642:directness:direct" \
-    --sae-feature "SAE 115 (casual context)=$SAE#115:formality:casual" \
-    --sae-feature "SAE 204 (casual context)=$SAE#204:formality:casual" \
-    --sae-feature "SAE 1620 (brief)=$SAE#1620:detail:brief"
-  imprint bundle validate assistant-style --scale 60,120,200 --prompts 96 --write --build-script scripts/build-shipped-features.sh
+    --sae-feature "SAE 1642 (direct)=$F/home-directness-direct-replies.json#1642:directness:direct" \
+    --sae-feature "SAE 115 (casual context)=$F/home-formality-casual-prompts.json#115:formality:casual" \
+    --sae-feature "SAE 204 (casual context)=$F/home-formality-casual-prompts.json#204:formality:casual" \
+    --sae-feature "SAE 1620 (brief)=$F/home-detail-brief-replies.json#1620:detail:brief"
+  imprint bundle validate assistant-style --scale 12,24,40 --prompts 96 --write --drop-failing --build-script scripts/build-shipped-features.sh || true
 fi
 
 if [ "$STAGE" = all ] || [ "$STAGE" = html ]; then

@@ -93,6 +93,21 @@ describe('steering probe on a tiny model', () => {
     assert.equal(strong.z, strong.margin / strong.standardError);
   });
 
+  test('only fluent steered replies count: the limit decides, and the fluent share is reported', async () => {
+    const options = { prompts: 6, maxTokens: 10, temperature: 0.7 };
+    const loose = await new SteeringProbe(model, tokenizer, bundle, vectors, { ...options, maxReplyLoss: 1e9 }).check(bundle.features[0], 400, 5);
+    assert.equal(loose.steeredFluent, 1, 'every reply is within an unbounded limit');
+    assert.equal(loose.fluencyLimit, 1e9);
+    const strict = await new SteeringProbe(model, tokenizer, bundle, vectors, { ...options, maxReplyLoss: 1e-9 }).check(bundle.features[0], 400, 5);
+    assert.equal(strict.steeredFluent, 0);
+    assert.equal(strict.steeredRate, 0, 'a disfluent reply never counts for the feature');
+    assert.equal(strict.baselineRate, 0, 'the same rule applies to the unsteered replies');
+    assert.equal(strict.judged, loose.judged, 'disfluent replies still count in the denominator');
+    const defaulted = await new SteeringProbe(model, tokenizer, bundle, vectors, options).check(bundle.features[0], 400, 5);
+    assert.ok(Number.isFinite(defaulted.fluencyLimit) && defaulted.fluencyLimit > 1, `default limit ${defaulted.fluencyLimit}: baseline p95 + 1 nat`);
+    assert.ok(defaulted.steeredRate <= loose.steeredRate);
+  });
+
   test('checkFeatureSteering still works on a one-off probe and refuses unknown axes', async () => {
     const options = { prompts: 3, maxTokens: 8, temperature: 0.7, seed: 3 };
     const none = await checkFeatureSteering(model, tokenizer, bundle, vectors, bundle.features[0], { ...options, scale: 1e-30 });
@@ -147,6 +162,9 @@ describe('the steering record in a bundle', () => {
     assert.throws(() => validateBundle(withSteering({ ...full, seed: 1.5 })), /steering\.seed must be an integer/);
     assert.throws(() => validateBundle(withSteering({ ...full, selectedFrom: [2, 'x'] })), /features\[0\]\.steering\.selectedFrom\[1\] must be a finite number, got the string "x"/);
     assert.throws(() => validateBundle(withSteering({ ...full, selectedFrom: [] })), /steering\.selectedFrom must be a non-empty array of scales/);
+    assert.throws(() => validateBundle(withSteering({ ...full, fluent: 1.5 })), /steering\.fluent must be a share between 0 and 1/);
+    assert.throws(() => validateBundle(withSteering({ ...full, fluencyLimit: -1 })), /steering\.fluencyLimit must be a number >= 0/);
+    assert.equal(validateBundle(withSteering({ ...full, fluent: 0.9, fluencyLimit: 1.25 })).features[0].steering?.fluent, 0.9);
   });
 
   test('the card reports each feature\'s confirmation, escapes "|" in labels, and records min-z and the build script', () => {
@@ -156,9 +174,9 @@ describe('the steering record in a bundle', () => {
     bundle.features.push({ kind: 'sae', id: 'h', label: 'unjudged', sae: 'sae', index: 2, provenance: { method: 'manual', data: 'x', created: '2025-01-01' } });
     const card = renderBundleCard(bundle, { validateCommand: 'imprint bundle validate old --write', buildScript: 'echo ```\nimprint bundle create --name old\n', minZ: 3, selectionSeed: 7 });
     assert.ok(card.startsWith('# Bundle `old`\n\nan older bundle\n'));
-    assert.ok(card.includes('| `f` casual \\| relaxed | formality=casual | manual: x | 4 | 25.0% → 50.0% | +25.0 ± 10.0 | 2.50 | FAIL |'), card);
-    assert.ok(card.includes('| `g` old record | warmth=warm | tfidf: a\\|b | 2 | — | +10.0 | — | no z recorded |'), card);
-    assert.ok(card.includes('| `h` unjudged | — | manual: x | — | — | — | — | no axis/side |'), card);
+    assert.ok(card.includes('| `f` casual \\| relaxed | formality=casual | manual: x | 4 | 25.0% → 50.0% | +25.0 ± 10.0 | 2.50 | — | FAIL |'), card);
+    assert.ok(card.includes('| `g` old record | warmth=warm | tfidf: a\\|b | 2 | — | +10.0 | — | — | no z recorded |'), card);
+    assert.ok(card.includes('| `h` unjudged | — | manual: x | — | — | — | — | — | no axis/side |'), card);
     assert.ok(card.includes('0 of 2 features with an axis and side pass (z ≥ 3); 1 has no axis/side'), card);
     assert.ok(card.includes('a feature passes when z = margin / SE is at least 3.'), card);
     assert.ok(card.includes('every scale in {2, 4, 8} on 32 unstated world prompts (seed 7)'), card);
@@ -167,7 +185,7 @@ describe('the steering record in a bundle', () => {
     assert.ok(card.includes('```sh\nimprint bundle validate old --write\n```'));
     assert.ok(card.includes('````sh\necho ```\nimprint bundle create --name old\n````'), 'the fence outgrows the script\'s own backticks');
     assert.ok(card.includes('`imprint bundle show old --html FILE` shows each feature\'s top contexts and promoted tokens.'));
-    assert.ok(renderBundleCard(bundle, { validateCommand: 'x', minZ: 2 }).includes('| 2.50 | pass |'), 'the verdict follows min-z');
+    assert.ok(renderBundleCard(bundle, { validateCommand: 'x', minZ: 2 }).includes('| 2.50 | — | pass |'), 'the verdict follows min-z');
   });
 });
 
@@ -220,6 +238,7 @@ test('imprint bundle validate selects a scale on one seed, confirms it on fresh 
       scale: best, margin: Number(c.margin.toFixed(4)), judge: 'formality judge, rate of "casual"',
       baseline: Number(c.baselineRate.toFixed(4)), steered: Number(c.steeredRate.toFixed(4)),
       standardError: Number(c.standardError.toFixed(4)), z: Number(c.z.toFixed(4)), prompts: 3, seed: 1011, selectedFrom: [1e-30, 5],
+      fluent: Number(c.steeredFluent.toFixed(4)), fluencyLimit: Number(c.fluencyLimit.toFixed(4)),
     });
 
     const cardPath = join(dir, 'bundles', 'cli-check.md');
@@ -228,10 +247,28 @@ test('imprint bundle validate selects a scale on one seed, confirms it on fresh 
     const s = written.steering!;
     const row = `| \`casual\` casual \\| relaxed | formality=casual | manual: test vector | ${best === 5 ? '5' : '1.00e-30'} | ${(s.baseline! * 100).toFixed(1)}% → ${(s.steered! * 100).toFixed(1)}% | `;
     assert.ok(card.includes(row), `missing ${row} in\n${card}`);
-    assert.ok(card.includes(`| ${s.z!.toFixed(2)} | ${casual.pass ? 'pass' : 'FAIL'} |`), card);
+    assert.ok(card.includes(`| ${s.z!.toFixed(2)} | ${(s.fluent! * 100).toFixed(1)}% | ${casual.pass ? 'pass' : 'FAIL'} |`), card);
     assert.ok(card.includes('imprint bundle create --name cli-check --feature casual=casual.json:formality:casual'), 'the build script is in the card');
     assert.ok(card.includes('--min-z 1.5'), 'the validate command is in the card');
     assert.ok(card.includes('at least 1.5'), 'the min-z used is recorded');
+
+    // --drop-failing: with an unreachable min-z the judged feature fails and is removed;
+    // the unjudged one stays, and the card lists the dropped feature with its figures.
+    assert.match(run('--drop-failing').stderr, /--drop-failing removes features from the written bundle, which only --write writes/);
+    const dropping = run('--scale', '5', '--prompts', '3', '--max-tokens', '6', '--min-z', '1e9', '--write', '--drop-failing');
+    assert.equal(dropping.status, 1, dropping.stderr);
+    const kept = loadBundle(path);
+    assert.deepEqual(kept.bundle.features.map((f) => f.id), ['unjudged']);
+    assert.deepEqual([...kept.vectors.keys()], ['unjudged'], 'the dropped feature\'s vector goes too');
+    const droppedCard = readFileSync(join(dir, 'bundles', 'cli-check.md'), 'utf8');
+    assert.match(droppedCard, /## Checked and dropped[\s\S]*\| `casual` casual \\\| relaxed \| formality=casual \|.*\| FAIL \|/);
+    // Dropping everything would leave an empty bundle: refused, nothing written.
+    const only = tinyBundle('only', result.model, [manualFeature('casual', 'formality', 'casual')]);
+    saveBundle(join(dir, 'bundles'), only, new Map([['casual', vector]]));
+    const before = readFileSync(join(dir, 'bundles', 'only.bundle.json'), 'utf8');
+    const empty = spawnSync(process.execPath, [cli, 'bundle', 'validate', join(dir, 'bundles', 'only.bundle.json'), '--model', join(dir, 'model'), '--scale', '5', '--prompts', '2', '--max-tokens', '4', '--min-z', '1e9', '--write', '--drop-failing'], { encoding: 'utf8' });
+    assert.match(empty.stderr, /every feature failed, so --drop-failing would leave only empty; nothing was written/);
+    assert.equal(readFileSync(join(dir, 'bundles', 'only.bundle.json'), 'utf8'), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

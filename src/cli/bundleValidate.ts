@@ -20,7 +20,7 @@ import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 /** The confirmation seed is the selection seed plus this, so its prompts are new. */
 export const CONFIRMATION_SEED_OFFSET = 1000;
 
-export const validateHelp = `usage: imprint bundle validate PATH|NAME [--model DIR] [--scale S[,S...]] [--prompts N] [--max-tokens N] [--seed S] [--min-z Z] [--write [--build-script FILE]] [--json]
+export const validateHelp = `usage: imprint bundle validate PATH|NAME [--model DIR] [--scale S[,S...]] [--prompts N] [--max-tokens N] [--seed S] [--min-z Z] [--max-reply-loss L] [--write [--build-script FILE] [--drop-failing]] [--json]
 
 Steers each feature that names an axis and side, and reports how far the
 matching judge's rate for that side moves (the margin). With several scales,
@@ -29,7 +29,10 @@ it is then confirmed on fresh prompts (seed + ${CONFIRMATION_SEED_OFFSET}), and 
 reported. A feature passes when the confirmation's z = margin / SE is at least
 --min-z (default ${DEFAULT_MIN_Z}); the exit status is 1 when any feature fails.
 --write stores the results in the bundle and writes its card NAME.md beside it;
---build-script FILE puts the script that built the bundle into the card.`;
+--build-script FILE puts the script that built the bundle into the card.
+--drop-failing removes the features that fail from the written bundle (the card
+lists them with their figures). A steered reply counts only when fluent: the unsteered model's mean loss on it
+is at most L nats/token (default: the unsteered replies' 95th percentile + 1).`;
 
 export interface FeatureValidation {
   feature: string;
@@ -51,7 +54,7 @@ function rounded(x: number): number {
 
 function figures(r: SteeringCheckResult): string {
   const sign = r.margin >= 0 ? '+' : '';
-  return `${(r.baselineRate * 100).toFixed(1)}% -> ${(r.steeredRate * 100).toFixed(1)}% (margin ${sign}${(r.margin * 100).toFixed(1)} ± ${(r.standardError * 100).toFixed(1)} points, z ${r.z.toFixed(2)})`;
+  return `${(r.baselineRate * 100).toFixed(1)}% -> ${(r.steeredRate * 100).toFixed(1)}% (margin ${sign}${(r.margin * 100).toFixed(1)} ± ${(r.standardError * 100).toFixed(1)} points, z ${r.z.toFixed(2)}, ${(r.steeredFluent * 100).toFixed(0)}% fluent)`;
 }
 
 function readBuildScript(path: string | undefined): string | undefined {
@@ -71,6 +74,8 @@ export async function runValidate(args: string[]): Promise<number> {
       seed: { type: 'string', default: '7' },
       temperature: { type: 'string', default: '0.7' },
       'min-z': { type: 'string', default: String(DEFAULT_MIN_Z) },
+      'max-reply-loss': { type: 'string' },
+      'drop-failing': { type: 'boolean', default: false },
       write: { type: 'boolean', default: false },
       'build-script': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -90,7 +95,9 @@ export async function runValidate(args: string[]): Promise<number> {
   const maxTokens = parseNumberFlag('max-tokens', values['max-tokens'], (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
   const seed = parseNumberFlag('seed', values.seed, (n) => Number.isSafeInteger(n) && Number.isSafeInteger(n + CONFIRMATION_SEED_OFFSET), 'an integer')!;
   const temperature = parseNumberFlag('temperature', values.temperature, (n) => n >= 0 && Number.isFinite(n), 'a number >= 0')!;
+  const maxReplyLoss = parseNumberFlag('max-reply-loss', values['max-reply-loss'], (n) => Number.isFinite(n) && n > 0, 'a positive number of nats/token');
   const minZ = parseNumberFlag('min-z', values['min-z'], (n) => Number.isFinite(n) && n > 0, 'a positive number (the z a confirmation run needs to pass)')!;
+  if (values['drop-failing'] && !values.write) throw new RangeError('--drop-failing removes features from the written bundle, which only --write writes; add --write');
   if (values['build-script'] !== undefined && !values.write) throw new RangeError('--build-script goes into the card, which only --write writes; add --write');
   const buildScript = readBuildScript(values['build-script']);
 
@@ -99,7 +106,7 @@ export async function runValidate(args: string[]): Promise<number> {
   const { model, tokenizer, dir } = loadModelArgument(values.model, 'bundle validate');
   if (tokenizer === null) throw new RangeError(`imprint bundle validate: ${dir} has no tokenizer.json`);
   // One probe for the whole bundle: each domain's unsteered replies are generated once per seed.
-  const probe = new SteeringProbe(model, tokenizer, bundle, vectors, { prompts, maxTokens, temperature, saeResolver: saeResolverFor(path) });
+  const probe = new SteeringProbe(model, tokenizer, bundle, vectors, { prompts, maxTokens, temperature, saeResolver: saeResolverFor(path), ...(maxReplyLoss === undefined ? {} : { maxReplyLoss }) });
   const confirmationSeed = seed + CONFIRMATION_SEED_OFFSET;
   const say = (line: string) => { if (!values.json) console.log(line); };
 
@@ -133,8 +140,15 @@ export async function runValidate(args: string[]): Promise<number> {
   }
   const passed = results.every((r) => r.pass);
   if (values.write) {
-    const saved = saveBundle(dirname(path), bundle, vectors);
-    const card = renderBundleCard(saved.bundle, { validateCommand: commandLine('bundle', ['validate', ...args]), buildScript, minZ, selectionSeed: seed });
+    // --drop-failing keeps only what passed: a shipped bundle holds causal features only,
+    // and the card still lists what was checked and dropped, with its figures.
+    const failing = new Set(values['drop-failing'] ? results.filter((r) => !r.pass).map((r) => r.feature) : []);
+    const dropped = bundle.features.filter((f) => failing.has(f.id));
+    if (dropped.length === bundle.features.length) throw new RangeError(`imprint bundle validate: every feature failed, so --drop-failing would leave ${bundle.name} empty; nothing was written`);
+    bundle.features = bundle.features.filter((f) => !failing.has(f.id));
+    const kept = new Map([...vectors].filter(([name]) => bundle.features.some((f) => f.kind === 'vector' && f.tensor === name)));
+    const saved = saveBundle(dirname(path), bundle, kept);
+    const card = renderBundleCard(saved.bundle, { validateCommand: commandLine('bundle', ['validate', ...args]), buildScript, minZ, selectionSeed: seed, dropped });
     const cardPath = join(dirname(path), `${saved.bundle.name}.md`);
     writeFileAtomic(cardPath, [new TextEncoder().encode(card)]);
     say(`wrote ${saved.jsonPath} and ${cardPath}`);
@@ -161,5 +175,7 @@ function writeSteering(feature: BundleFeature, r: SteeringCheckResult, run: { pr
     prompts: run.prompts,
     seed: run.seed,
     selectedFrom: [...run.scales],
+    fluent: rounded(r.steeredFluent),
+    fluencyLimit: rounded(r.fluencyLimit),
   };
 }

@@ -1,6 +1,7 @@
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLm } from '../model/causalLm.js';
 import { generateFromIds } from '../model/generate.js';
+import { scoreContinuations } from '../model/score.js';
 import type { Bundle, BundleFeature } from '../features/bundles/bundle.js';
 import type { SaeDirectionResolver } from '../features/bundles/index.js';
 import { steeringHooksFor, type SteerSpec } from '../features/steering/index.js';
@@ -20,6 +21,13 @@ import { codingAxes, homeAxes } from '../world/types.js';
 // A margin alone says nothing about noise, so each result carries the standard
 // error of the difference of the two rates and z = margin / SE.
 //
+// Steered far enough, a model stops writing language, and garbage can still land
+// on a judge's side (one line of noise reads as "brief"). So a steered reply only
+// counts for the feature when it is fluent: the unsteered model's mean loss on it,
+// given its prompt, is at most the fluency limit (by default the 95th percentile
+// of the unsteered replies' losses plus 1 nat/token). Disfluent replies count as
+// misses, and the share of fluent steered replies is reported.
+//
 // The unsteered replies depend only on the domain's prompts and the seed, not on
 // the feature or the scale, so a SteeringProbe generates them once per (domain,
 // seed) and judges the same texts for every feature and axis.
@@ -30,6 +38,8 @@ export interface SteeringProbeOptions {
   maxTokens: number;
   temperature: number;
   saeResolver?: SaeDirectionResolver;
+  /** Largest mean loss (nats/token, under the unsteered model) of a reply that counts; default: baseline p95 + 1. */
+  maxReplyLoss?: number;
 }
 
 export interface SteeringCheckOptions extends SteeringProbeOptions {
@@ -56,6 +66,10 @@ export interface SteeringCheckResult {
   standardError: number;
   /** margin / standardError. */
   z: number;
+  /** Share of the steered replies within the fluency limit. */
+  steeredFluent: number;
+  /** The fluency limit used (nats/token under the unsteered model). */
+  fluencyLimit: number;
 }
 
 /** Replies per generate call; also how the sampling seed advances (seed + offset of the batch). */
@@ -93,21 +107,38 @@ function judgedLabel(domain: Domain, axis: string, reply: string): string | null
   return judged?.label ?? null;
 }
 
-function sideRate(domain: Domain, axis: string, side: string, replies: readonly string[]): { rate: number; judged: number } {
+/** Share of replies on `side`; a reply counts only when fluent (its loss is within the limit). */
+function sideRate(domain: Domain, axis: string, side: string, replies: readonly Reply[], fluencyLimit: number): { rate: number; judged: number } {
   let hits = 0;
   let judged = 0;
   for (const reply of replies) {
-    const label = judgedLabel(domain, axis, reply);
+    const label = judgedLabel(domain, axis, reply.text);
     if (label === null) continue;
     judged++;
-    if (label === side) hits++;
+    if (label === side && reply.loss <= fluencyLimit) hits++;
   }
   return { rate: judged === 0 ? 0 : hits / judged, judged };
 }
 
+interface Reply {
+  text: string;
+  /** Mean loss of the reply's tokens under the unsteered model, given the prompt (nats/token). */
+  loss: number;
+}
+
+/** The q-quantile (0..1) of finite values, by linear interpolation. */
+function quantile(values: readonly number[], q: number): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.POSITIVE_INFINITY;
+  const at = q * (sorted.length - 1);
+  const low = Math.floor(at);
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+}
+
 interface Baseline {
   prompts: number[][];
-  replies: string[];
+  replies: Reply[];
+  fluencyLimit: number;
 }
 
 export class SteeringProbe {
@@ -135,14 +166,17 @@ export class SteeringProbe {
     const steeredReplies = scale === 0
       ? baseline.replies
       : await this.generate(baseline.prompts, seed, [{ bundle: this.bundle.name, feature: feature.id, scale }]);
-    const before = sideRate(domain, feature.axis, feature.side, baseline.replies);
-    const after = sideRate(domain, feature.axis, feature.side, steeredReplies);
+    const limit = baseline.fluencyLimit;
+    const before = sideRate(domain, feature.axis, feature.side, baseline.replies, limit);
+    const after = sideRate(domain, feature.axis, feature.side, steeredReplies, limit);
     const margin = after.rate - before.rate;
     const standardError = differenceStandardError(after.rate, after.judged, before.rate, before.judged);
     return {
       feature: feature.id, axis: feature.axis, side: feature.side, scale, seed,
       baselineRate: before.rate, steeredRate: after.rate, margin, judged: after.judged, baselineJudged: before.judged,
       standardError, z: margin / standardError,
+      steeredFluent: steeredReplies.filter((r) => r.loss <= limit).length / Math.max(steeredReplies.length, 1),
+      fluencyLimit: limit,
     };
   }
 
@@ -151,7 +185,10 @@ export class SteeringProbe {
     let baseline = this.baselines.get(key);
     if (baseline === undefined) {
       const prompts = this.promptsFor(domain, seed);
-      baseline = this.generate(prompts, seed, []).then((replies) => ({ prompts, replies }));
+      baseline = this.generate(prompts, seed, []).then((replies) => ({
+        prompts, replies,
+        fluencyLimit: this.options.maxReplyLoss ?? quantile(replies.map((r) => r.loss), 0.95) + 1,
+      }));
       // A failed run must not stay cached as the answer for this seed.
       baseline.catch(() => this.baselines.delete(key));
       this.baselines.set(key, baseline);
@@ -171,17 +208,25 @@ export class SteeringProbe {
   }
 
   /** Same prompts and sampling seeds for steered and unsteered runs, so the only difference is the added direction. */
-  private async generate(prompts: readonly number[][], seed: number, specs: SteerSpec[]): Promise<string[]> {
+  private async generate(prompts: readonly number[][], seed: number, specs: SteerSpec[]): Promise<Reply[]> {
     const hooks = steeringHooksFor(this.model, this.bundle, this.vectors, specs, { saeResolver: this.options.saeResolver });
     const stop = [this.tokenizer.tokenToId(specialTokens.end)!, this.tokenizer.eosTokenId!];
-    const replies: string[] = [];
+    const replies: Reply[] = [];
     for (let i = 0; i < prompts.length; i += GENERATE_BATCH) {
       const batch = prompts.slice(i, i + GENERATE_BATCH);
       const run = await generateFromIds(this.model, batch, {
         maxTokens: this.options.maxTokens, temperature: this.options.temperature, seed: seed + i, stopTokenIds: stop, hooks,
       }, this.tokenizer);
       this.generations += batch.length;
-      for (const r of run.results) replies.push(r.text);
+      // Fluency is judged by the unsteered model: no hooks here.
+      const scored = run.results.map((r, j) => ({ context: batch[j], continuation: r.tokenIds }));
+      const withTokens = scored.filter((item) => item.continuation.length > 0);
+      const losses = scoreContinuations(this.model, withTokens);
+      let next = 0;
+      run.results.forEach((r, j) => {
+        const loss = scored[j].continuation.length === 0 ? 0 : -losses[next++].total / scored[j].continuation.length;
+        replies.push({ text: r.text, loss });
+      });
     }
     return replies;
   }

@@ -52,6 +52,10 @@ export interface SteeringValidation {
   seed?: number;
   /** The scales tried when selecting `scale`. */
   selectedFrom?: number[];
+  /** Share of the confirmation's steered replies within the fluency limit (only fluent replies count for the feature). */
+  fluent?: number;
+  /** The fluency limit: the largest mean loss (nats/token, under the unsteered model) of a reply that counts. */
+  fluencyLimit?: number;
 }
 
 export interface TopContext {

@@ -19,6 +19,8 @@ export interface RenderCardOptions {
   minZ?: number;
   /** Seed of the scale-selection runs (the confirmation seed is stored per feature). */
   selectionSeed?: number;
+  /** Features checked and removed because they failed (with their steering records). */
+  dropped?: readonly BundleFeature[];
 }
 
 type Verdict = 'pass' | 'FAIL' | 'no z recorded' | 'not checked' | 'no axis/side';
@@ -71,6 +73,7 @@ function protocolText(bundle: Bundle, minZ: number, selectionSeed: number | unde
   return [
     run,
     'The margin is the change, in percentage points, in the share of replies the matching judge assigns to the feature\'s side (steered minus unsteered, on the same prompts and sampling seeds).',
+    'A steered reply counts for the feature only when it is fluent: the unsteered model\'s mean loss on it, given its prompt, is within the fluency limit (the 95th percentile of the unsteered replies\' losses plus 1 nat/token, unless set); garbage that happens to land on a judge\'s side is a miss. The fluent column is the share of steered replies within the limit.',
     `SE is the standard error of that difference of two proportions; a feature passes when z = margin / SE is at least ${formatNumber(minZ)}.`,
   ].join(' ');
 }
@@ -86,6 +89,7 @@ function tableRow(feature: BundleFeature, minZ: number): string {
     s?.baseline === undefined || s.steered === undefined ? dash : `${percent(s.baseline)} → ${percent(s.steered)}`,
     s === undefined ? dash : `${points(s.margin, true)}${s.standardError === undefined ? '' : ` ± ${points(s.standardError, false)}`}`,
     s?.z === undefined ? dash : s.z.toFixed(2),
+    s?.fluent === undefined ? dash : percent(s.fluent),
     verdict(feature, minZ),
   ];
   return `| ${cells.map(escapeMarkdownCell).join(' | ')} |`;
@@ -111,10 +115,20 @@ export function renderBundleCard(bundle: Bundle, options: RenderCardOptions): st
     '',
     protocolText(bundle, minZ, options.selectionSeed),
     '',
-    '| feature | axis=side | found by | scale | baseline → steered | margin ± SE (points) | z | pass |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| feature | axis=side | found by | scale | baseline → steered | margin ± SE (points) | z | fluent | pass |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...bundle.features.map((f) => tableRow(f, minZ)),
     '',
+    ...(options.dropped === undefined || options.dropped.length === 0 ? [] : [
+      '## Checked and dropped',
+      '',
+      'These candidates were checked the same way, failed, and were removed from the bundle:',
+      '',
+      '| feature | axis=side | found by | scale | baseline → steered | margin ± SE (points) | z | fluent | pass |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...options.dropped.map((f) => tableRow(f, minZ)),
+      '',
+    ]),
     '## Built with',
     '',
     'Validated (and this card written) with:',

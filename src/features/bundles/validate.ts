@@ -236,6 +236,14 @@ function readSteering(r: ObjectReader): SteeringValidation {
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) r.fail('seed', 'an integer');
     steering.seed = seed;
   }
+  if (r.optional('fluent')) {
+    steering.fluent = r.number('fluent');
+    if (steering.fluent < 0 || steering.fluent > 1) r.fail('fluent', 'a share between 0 and 1');
+  }
+  if (r.optional('fluencyLimit')) {
+    steering.fluencyLimit = r.number('fluencyLimit');
+    if (steering.fluencyLimit < 0) r.fail('fluencyLimit', 'a number >= 0 (nats/token)');
+  }
   if (r.optional('selectedFrom')) {
     const scales = r.array('selectedFrom');
     if (scales.length === 0) r.fail('selectedFrom', 'a non-empty array of scales');
