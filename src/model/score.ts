@@ -61,8 +61,8 @@ export function scoreContinuations(
   });
 }
 
-/** Mean next-token cross-entropy (nats/token) over whole sequences, each cut to the model's context. */
-export function meanNextTokenLoss(model: CausalLm, sequences: readonly (readonly number[])[]): number {
+/** Mean next-token cross-entropy (nats/token) over whole sequences, each cut to the model's context. Options add adapters or hooks. */
+export function meanNextTokenLoss(model: CausalLm, sequences: readonly (readonly number[])[], options: Pick<ForwardOptions, 'hooks' | 'linearHook'> = {}): number {
   let total = 0;
   let count = 0;
   for (const sequence of sequences) {
@@ -70,7 +70,7 @@ export function meanNextTokenLoss(model: CausalLm, sequences: readonly (readonly
     if (ids.length < 2) continue;
     const inputs = Int32Array.from(ids.slice(0, -1));
     const targets = Int32Array.from(ids.slice(1));
-    total += withInferenceTape((tape) => crossEntropy(tape, model.forward(tape, inputs, 1, inputs.length).logits!, targets, { reduction: 'sum' }).item());
+    total += withInferenceTape((tape) => crossEntropy(tape, model.forward(tape, inputs, 1, inputs.length, options).logits!, targets, { reduction: 'sum' }).item());
     count += targets.length;
   }
   if (count === 0) throw new RangeError('meanNextTokenLoss: no sequence has two or more tokens');
