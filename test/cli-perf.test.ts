@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { saveModel } from '../src/model/save.js';
 import { loadNativeKernels } from '../src/tensor/backends/native.js';
+import { randomModel, tinyConfigs } from './support/randomModels.js';
 
 // `imprint perf --json` is read by other tools: check its fields and types (not its speed).
 
@@ -37,6 +42,35 @@ test('imprint perf --json prints one JSON object with the documented fields', { 
     assert.ok((inference.decode_vs_llama_cpp as number) > 0);
   } else {
     assert.equal(typeof peer.skipped, 'string');
+  }
+  // The learner step runs on the model with its assistant-style bundle, or says why it did not.
+  if (result.learn_step_ms === null) {
+    assert.match(String((result.learn as Record<string, unknown>).skipped), /assistant-style|no model directory|tokenizer/);
+  } else {
+    assert.ok(typeof result.learn_step_ms === 'number' && result.learn_step_ms > 0);
+    assert.equal((result.learn_step_ms_all as number[]).length, 5, 'as many timed learner steps as --steps');
+    assert.match(String(result.learn_step_config), /write FC-LoRA r4 .* bundle assistant-style/);
+    assert.ok((result.learn_step_phases_ms as Record<string, number>).sample > 0);
+  }
+});
+
+test('imprint perf --json: learn_step_ms is skipped with the reason when the model has no assistant-style bundle, and left out with --skip-learn', { skip: skipBenchmark }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-perf-learn-'));
+  try {
+    saveModel(dir, randomModel(tinyConfigs.llama, 1).model, tinyConfigs.llama);
+    const perf = (...extra: string[]) => {
+      const child = spawnSync(process.execPath, [cli, 'perf', '--json', '--skip-train', '--skip-inference', '--model', dir, ...extra], { encoding: 'utf8' });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout) as Record<string, unknown>;
+    };
+    const skipped = perf();
+    assert.equal(skipped.learn_step_ms, null);
+    assert.match(String((skipped.learn as Record<string, unknown>).skipped), /the model has no assistant-style bundle \(looked for .*bundles\/assistant-style\.bundle\.json\)/);
+    const without = perf('--skip-learn');
+    assert.equal('learn_step_ms' in without, false);
+    assert.equal('learn' in without, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

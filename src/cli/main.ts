@@ -2,10 +2,12 @@
 import { runActivations } from './activations.js';
 import { runAdapter } from './adapter.js';
 import { runBundle } from './bundle.js';
+import { runChat } from './chat.js';
 import { runConvert } from './convert.js';
 import { runEval } from './eval.js';
 import { runFeatures } from './features.js';
 import { runGenerate } from './generate.js';
+import { runLearn } from './learn.js';
 import { runLogits } from './logits.js';
 import { runPerf } from './perf.js';
 import { runPretrain } from './pretrain.js';
@@ -30,6 +32,8 @@ const commands: Record<string, Command> = {
   sae: { summary: 'sparse autoencoders: train (TopK, SAELens format), eval, show a latent', run: runSae },
   features: { summary: 'find a contrastive direction (and SAE latents) from text pairs; label a feature', run: runFeatures },
   bundle: { summary: 'bundles of features: create, show (--html), export a llama.cpp control vector', run: runBundle },
+  learn: { summary: 'learn an adapter from a file of interactions (JSONL) into a versioned adapter store', run: runLearn },
+  chat: { summary: 'a terminal chat that learns live into your adapter (/up /down /correct /prefer /note /undo)', run: runChat },
   adapter: { summary: 'versions of an adapter store: list, show, rollback, export (--format peft|gguf)', run: runAdapter },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };

@@ -4,11 +4,16 @@ import { gemmGflops, round } from '../perf/gemmBench.js';
 import { trainThroughput } from '../perf/trainBench.js';
 import { benchLlamaConfig, randomBenchModel, syntheticTokenizer } from '../perf/benchModel.js';
 import { modelPerf } from '../perf/modelPerf.js';
+import { learnStepPerf } from '../perf/learnPerf.js';
 import { loadModel } from '../model/load.js';
 import { shippedModelDir } from './modelArgument.js';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 // `imprint perf`: the compute core's benchmark. Prints one JSON object with --json.
+
+/** The bundle the learner step is measured with (src/perf/learnPerf.ts). */
+const LEARN_BUNDLE = 'assistant-style';
 
 const help = `usage: imprint perf [--json] [--steps N] [--threads N] [--model DIR]
 
@@ -16,10 +21,14 @@ Measures GEMM throughput, training tokens/s on the reference GPT config
 (vocab 4096, d_model 256, 4 layers, 4 heads, seq 128, batch 8, AdamW), and
 inference: prefill tokens/s on a 512-token prompt and batch-1 decode tokens/s
 with the KV cache, next to llama.cpp (node-llama-cpp, F32 GGUF of the same
-weights, same threads) when it is installed and the model is a Llama.
+weights, same threads) when it is installed and the model is a Llama. Then
+learn_step_ms: the median wall time of one online-learner step (64-token
+student sample, teacher scoring, backward, AdamW; write FC-LoRA rank 4) on the
+model, with its bundles/${LEARN_BUNDLE}.bundle.json (skipped, with the
+reason, when the model has no such bundle).
 
   --json             print one JSON object
-  --steps N          timed training steps after 2 warm-up steps (default 8, at least 5)
+  --steps N          timed training and learner steps after 2 warm-up steps (default 8, at least 5)
   --threads N        worker threads for the native backend and llama.cpp (default: all cores)
   --model DIR        model for the inference benchmark (default: the shipped model, or
                      a random-weight Llama, d_model 256, 4 layers, vocab 4096, without it)
@@ -27,7 +36,8 @@ weights, same threads) when it is installed and the model is a Llama.
   --decode-tokens N  decode steps per round (default 64)
   --skip-train       skip the training benchmark
   --skip-inference   skip the prefill/decode benchmark
-  --skip-llama-cpp   do not time llama.cpp`;
+  --skip-llama-cpp   do not time llama.cpp
+  --skip-learn       skip the learner-step benchmark`;
 
 export async function runPerf(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -39,6 +49,7 @@ export async function runPerf(args: string[]): Promise<number> {
       'skip-train': { type: 'boolean', default: false },
       'skip-inference': { type: 'boolean', default: false },
       'skip-llama-cpp': { type: 'boolean', default: false },
+      'skip-learn': { type: 'boolean', default: false },
       model: { type: 'string' },
       'prompt-tokens': { type: 'string', default: '512' },
       'decode-tokens': { type: 'string', default: '64' },
@@ -107,6 +118,31 @@ export async function runPerf(args: string[]): Promise<number> {
         : `llama.cpp (F32, ${String(peer.threads)} threads): prefill ${String(peer.prefill_tokens_per_s)} tokens/s, decode ${String(peer.decode_tokens_per_s)} tokens/s`);
     }
   }
+  if (!values['skip-learn']) {
+    const learn = learnBenchmark(values.model, steps);
+    if ('skipped' in learn) {
+      result.learn_step_ms = null;
+      result.learn = learn;
+      log(`learner step: skipped (${learn.skipped})`);
+    } else {
+      Object.assign(result, learn);
+      log(`learner step: median ${learn.learn_step_ms} ms over ${steps} steps (${learn.learn_step_config})`);
+    }
+  }
   if (values.json) console.log(JSON.stringify(result));
   return 0;
+}
+
+/**
+ * The learner step on a freshly loaded copy of the model (the learner freezes
+ * the base parameters it is given), or why it was not measured.
+ */
+function learnBenchmark(modelFlag: string | undefined, steps: number): ReturnType<typeof learnStepPerf> | { skipped: string } {
+  const modelDir = modelFlag ?? (existsSync(shippedModelDir()) ? shippedModelDir() : undefined);
+  if (modelDir === undefined) return { skipped: `no model directory: the shipped model is missing at ${shippedModelDir()} and no --model was given` };
+  const bundlePath = join(modelDir, 'bundles', `${LEARN_BUNDLE}.bundle.json`);
+  if (!existsSync(bundlePath)) return { skipped: `the model has no ${LEARN_BUNDLE} bundle (looked for ${bundlePath}); the learner step is measured with its features` };
+  const { model, tokenizer } = loadModel(modelDir);
+  if (tokenizer === null) return { skipped: `${modelDir} has no tokenizer.json` };
+  return learnStepPerf({ model, tokenizer, bundlePath, steps });
 }
