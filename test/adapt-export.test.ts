@@ -13,14 +13,14 @@ import { readGgufInfo, readGgufTensorFloat32 } from '../src/io/gguf/reader.js';
 import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors.js';
 import { parseModelConfig } from '../src/model/architectures/index.js';
 import type { RawConfig } from '../src/model/architectures/configFields.js';
-import { CausalLm, type ForwardOptions } from '../src/model/causalLm.js';
+import { CausalLm } from '../src/model/causalLm.js';
 import type { HookPointName } from '../src/model/hooks.js';
-import { withInferenceTape } from '../src/model/inference.js';
 import { loadWeights } from '../src/model/load.js';
 import { nextTokenLogprobs } from '../src/model/score.js';
 import { Random, type Tensor } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
 import { randomLlamaCheckpoint, tinyByteLevelTokenizer, tinyTokenizerSize, weightSourceOf } from './support/tinyLlama.js';
+import { logitsOf, randomize, tokens } from './support/adaptTestKit.js';
 
 // Exports of adapter sets: PEFT (adapter_config.json + adapter_model.safetensors)
 // and back, and llama.cpp's GGUF LoRA, checked against the formats' rules and,
@@ -30,20 +30,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'imprint-adapt-export-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 let dirCount = 0;
 const freshDir = () => join(scratch, `case-${dirCount++}`);
-
-function tokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = new Random(seed);
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
-}
-
-function logitsOf(model: CausalLm, ids: Int32Array, batch: number, options: ForwardOptions = {}): Float64Array {
-  return withInferenceTape((tape) => Float64Array.from(model.forward(tape, ids, batch, ids.length / batch, options).logits!.data));
-}
-
-function randomize(params: Tensor[], seed: number, std: number): void {
-  const rng = new Random(seed);
-  for (const p of params) rng.fillNormal(p.data, std);
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

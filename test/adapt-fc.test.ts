@@ -1,31 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AdapterSet, AdapterSpaceError, type AdapterSetConfig, type FeatureSpace, featureSpaceFromDirections } from '../src/adapt/index.js';
-import { CausalLm, type ForwardOptions } from '../src/model/causalLm.js';
+import { CausalLm } from '../src/model/causalLm.js';
 import type { HookPointName } from '../src/model/hooks.js';
-import { withInferenceTape } from '../src/model/inference.js';
 import { AdamW, Random, Tape, Tensor, createReferenceBackend, mul, sum, withBackend } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
+import { checkGradients, logitsOf, randomize, tokens } from './support/adaptTestKit.js';
 
 // Write- and read-constrained FC-LoRA, the residual adapter beside them and
 // gradient projection: forwards against ΔW multiplied out by hand, the subspace
 // guarantees after training, gradients, and the space rules' refusals.
 
 const float64Backend = createReferenceBackend('float64');
-
-function tokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = new Random(seed);
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
-}
-
-function logitsOf(model: CausalLm, ids: Int32Array, batch: number, options: ForwardOptions = {}): Float64Array {
-  return withInferenceTape((tape) => Float64Array.from(model.forward(tape, ids, batch, ids.length / batch, options).logits!.data));
-}
-
-function randomize(params: Tensor[], seed: number, std: number): void {
-  const rng = new Random(seed);
-  for (const p of params) rng.fillNormal(p.data, std);
-}
 
 function modelWithDeltas(model: CausalLm, deltas: Map<string, Float64Array>): CausalLm {
   const params = new Map<string, Tensor>();
@@ -352,40 +338,3 @@ describe('space rules', () => {
   });
 });
 
-function checkGradients(model: CausalLm, set: AdapterSet, ids: Int32Array, batch: number): void {
-  const rng = new Random(99);
-  let probe: Float64Array | null = null;
-  const loss = (withGrad: boolean): number => {
-    const tape = new Tape({ grad: withGrad });
-    try {
-      const logits = model.forward(tape, ids, batch, ids.length / batch, set.forwardOptions()).logits!;
-      probe ??= Float64Array.from({ length: logits.size }, () => rng.normal());
-      const weights = tape.allocate(logits.shape);
-      weights.data.set(probe);
-      const total = sum(tape, mul(tape, logits, weights));
-      if (withGrad) tape.backward(total);
-      return total.item();
-    } finally {
-      tape.release();
-    }
-  };
-  const params = set.parameters();
-  for (const p of params) p.grad = null;
-  loss(true);
-  const grads = params.map((p) => Float64Array.from(p.grad!.data));
-  const step = 1e-6;
-  params.forEach((p, index) => {
-    const count = Math.min(p.size, 10);
-    for (let c = 0; c < count; c++) {
-      const j = Math.floor((c * p.size) / count);
-      const saved = p.data[j];
-      p.data[j] = saved + step;
-      const plus = loss(false);
-      p.data[j] = saved - step;
-      const minus = loss(false);
-      p.data[j] = saved;
-      const numeric = (plus - minus) / (2 * step);
-      assert.ok(Math.abs(numeric - grads[index][j]) < 1e-6 * Math.max(1, Math.abs(numeric)), `${p.name} element ${j}: analytic ${grads[index][j]} vs finite difference ${numeric}`);
-    }
-  });
-}

@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 import { AdapterSet, type AdapterSetConfig, type FeatureSpace, featureSpaceFromBundle, featureSpaceFromDirections } from '../src/adapt/index.js';
 import { type Bundle, type BundleFeature, modelFingerprint } from '../src/features/bundles/index.js';
 import { type SaeArchitecture, SparseAutoencoder } from '../src/features/sae/index.js';
-import type { CausalLm, ForwardOptions } from '../src/model/causalLm.js';
+import type { CausalLm } from '../src/model/causalLm.js';
 import { type HookPointName, ResidualHooks } from '../src/model/hooks.js';
-import { withInferenceTape } from '../src/model/inference.js';
 import { AdamW, Random, Tape, type Tensor, createReferenceBackend, mul, sum, withBackend } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
+import { checkGradients, logitsOf, randomize, tokens } from './support/adaptTestKit.js';
 
 // The residual-site kinds: the LoReFT-style representation edit and the feature
 // gain over a bundle's SAE latents and vectors. Forwards against hand-written
@@ -18,20 +18,6 @@ const float64Backend = createReferenceBackend('float64');
 const provenance = { method: 'manual' as const, data: 'test', created: '2025-01-01' };
 const D = 16;
 const SAE_WIDTH = 12;
-
-function tokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = new Random(seed);
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
-}
-
-function logitsOf(model: CausalLm, ids: Int32Array, batch: number, options: ForwardOptions = {}): Float64Array {
-  return withInferenceTape((tape) => Float64Array.from(model.forward(tape, ids, batch, ids.length / batch, options).logits!.data));
-}
-
-function randomize(params: Tensor[], seed: number, std: number): void {
-  const rng = new Random(seed);
-  for (const p of params) rng.fillNormal(p.data, std);
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
   let scale = 0;
@@ -279,40 +265,3 @@ function train(model: CausalLm, set: AdapterSet, steps: number, seed: number): v
   }
 }
 
-function checkGradients(model: CausalLm, set: AdapterSet, ids: Int32Array, batch: number): void {
-  const rng = new Random(99);
-  let probe: Float64Array | null = null;
-  const loss = (withGrad: boolean): number => {
-    const tape = new Tape({ grad: withGrad });
-    try {
-      const logits = model.forward(tape, ids, batch, ids.length / batch, set.forwardOptions()).logits!;
-      probe ??= Float64Array.from({ length: logits.size }, () => rng.normal());
-      const weights = tape.allocate(logits.shape);
-      weights.data.set(probe);
-      const total = sum(tape, mul(tape, logits, weights));
-      if (withGrad) tape.backward(total);
-      return total.item();
-    } finally {
-      tape.release();
-    }
-  };
-  const params = set.parameters();
-  for (const p of params) p.grad = null;
-  loss(true);
-  const grads = params.map((p) => Float64Array.from(p.grad!.data));
-  const step = 1e-6;
-  params.forEach((p, index) => {
-    const count = Math.min(p.size, 10);
-    for (let c = 0; c < count; c++) {
-      const j = Math.floor((c * p.size) / count);
-      const saved = p.data[j];
-      p.data[j] = saved + step;
-      const plus = loss(false);
-      p.data[j] = saved - step;
-      const minus = loss(false);
-      p.data[j] = saved;
-      const numeric = (plus - minus) / (2 * step);
-      assert.ok(Math.abs(numeric - grads[index][j]) < 1e-6 * Math.max(1, Math.abs(numeric)), `${p.name} element ${j}: analytic ${grads[index][j]} vs finite difference ${numeric}`);
-    }
-  });
-}

@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AdapterSet, type AdapterSetConfig, type AdapterSetState, type FeatureSpace, featureSpaceFromDirections, validateAdapterSetConfig } from '../src/adapt/index.js';
-import type { CausalLm, ForwardOptions } from '../src/model/causalLm.js';
-import { withInferenceTape } from '../src/model/inference.js';
+import type { CausalLm } from '../src/model/causalLm.js';
 import { Random, Tape, type Tensor } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
+import { logitsOf, randomize, tokens } from './support/adaptTestKit.js';
 
 // The adapter set: materialise (every linear kind as an ordinary B·A pair),
 // merge and exact unmerge, many sets on one base, saving and loading its state,
 // the per-feature norm report, and config validation.
-
-function tokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = new Random(seed);
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
-}
-
-function logitsOf(model: CausalLm, ids: Int32Array, batch: number, options: ForwardOptions = {}): Float64Array {
-  return withInferenceTape((tape) => Float64Array.from(model.forward(tape, ids, batch, ids.length / batch, options).logits!.data));
-}
-
-function randomize(params: Tensor[], seed: number, std: number): void {
-  const rng = new Random(seed);
-  for (const p of params) rng.fillNormal(p.data, std);
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
   assert.equal(actual.length, expected.length, what);
