@@ -36,7 +36,7 @@ function closeQuietly(fd: number): void {
 
 // Makes the rename itself durable. Some platforms (Windows) cannot open or fsync a
 // directory; the file is already complete there, so this stays best-effort.
-function syncDirectory(directory: string): void {
+export function syncDirectory(directory: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(directory, 'r');

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomicWrite.js';
+import { syncDirectory, writeFileAtomic } from '../../io/atomicWrite.js';
 import { SafetensorsFile, type TensorToWrite, encodeSafetensors } from '../../io/safetensors.js';
 import type { CausalLm } from '../../model/causalLm.js';
 import { AdapterSet } from '../adapterSet.js';
@@ -425,15 +425,4 @@ function plainJsonObject(value: Record<string, unknown>, what: string): Record<s
   return copy as Record<string, unknown>;
 }
 
-function syncDirectory(directory: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(directory, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Best effort, as in writeFileAtomic: some platforms cannot fsync a directory.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
