@@ -77,7 +77,13 @@ if [ "$STAGE" = all ] || [ "$STAGE" = coding-roles ]; then
     --feature "camelCase names=$F/coding-naming-camel-replies.json:naming:camel" \
     --sae-feature "SAE 1855 (fixer context)=$F/coding-role-fixer-prompts.json#1855:role:fixer" \
     --sae-feature "SAE 366 (coding machine context)=$F/coding-role-machine-prompts.json#366:role:machine" \
-    --sae-feature "SAE 1886 (architect context)=$F/coding-role-architect-prompts.json#1886:role:architect"
+    --sae-feature "SAE 1886 (architect context)=$F/coding-role-architect-prompts.json#1886:role:architect" \
+    --sae-feature "SAE 1962 (fixer context)=$F/coding-role-fixer-prompts.json#1962:role:fixer" \
+    --sae-feature "SAE 1362 (fixer context)=$F/coding-role-fixer-prompts.json#1362:role:fixer" \
+    --sae-feature "SAE 1013 (coding machine context)=$F/coding-role-machine-prompts.json#1013:role:machine" \
+    --sae-feature "SAE 1579 (architect context)=$F/coding-role-architect-prompts.json#1579:role:architect" \
+    --sae-feature "SAE 1250 (tech lead context)=$F/coding-role-techlead-prompts.json#1250:role:techlead" \
+    --sae-feature "SAE 1488 (tech lead context)=$F/coding-role-techlead-prompts.json#1488:role:techlead"
   # One scale (25, the best of 10 and 25 in a first run) so there is no selection step.
   imprint bundle validate coding-roles --scale 25 --prompts 96 --max-tokens 100 --write --drop-failing --build-script scripts/build-shipped-features.sh || true
 fi
