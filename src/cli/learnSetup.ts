@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   ADAPTER_KINDS, type AdapterKind, AdapterSet, type AdapterSetConfig, type AdapterSpec, AdapterStore, type AdapterVersionRecord,
   type FeatureGeometry, type FeatureSpace, type LinearSite, type StoredState, VERSIONS_DIR, linearSites, readMap, selectTargets, streamPosition, writeBasis,
@@ -293,7 +293,6 @@ export function qualityDetectorFor(loaded: LoadedModel, adapters: AdapterSet, ca
   const point = adapters.features?.hookPoint;
   if (point === undefined) throw new RangeError('the quality detector reads the bundle\'s hook point, and this adapter has no bundle; pass --no-quality');
   if (loaded.tokenizer === null) throw new RangeError(`${loaded.dir} has no tokenizer.json, which the quality detector needs`);
-  mkdirSync(dirname(cachePath), { recursive: true });
   return loadOrBuildQualityDetector(cachePath, loaded.model, loaded.tokenizer, point);
 }
 

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
 import type { CausalLm } from '../../model/causalLm.js';
@@ -174,6 +175,8 @@ export function checkDetectorFits(detector: QualityDetector, model: CausalLm): v
 }
 
 export function saveQualityDetector(path: string, detector: QualityDetector): void {
+  // A cache path in a folder that does not exist yet (a new store) is created.
+  mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, [new TextEncoder().encode(`${JSON.stringify(detector)}\n`)]);
 }
 
