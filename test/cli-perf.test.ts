@@ -27,6 +27,9 @@ test('imprint perf --json prints one JSON object with the documented fields', { 
   assert.deepEqual(Object.keys(gemm).sort(), ['1024x1024x1024', '256x3072x768']);
   for (const value of Object.values(gemm)) assert.ok(value > 0);
   assert.ok(typeof result.train_tokens_per_s === 'number' && result.train_tokens_per_s > 0);
+  const world = result.world_dialogues_per_s as Record<string, number>;
+  assert.deepEqual(Object.keys(world).sort(), ['coding', 'home']);
+  for (const rate of Object.values(world)) assert.ok(Number.isInteger(rate) && rate > 0, `dialogues/s ${rate}`);
   assert.equal((result.train_step_ms as number[]).length, 5);
   assert.ok(['native', 'js'].includes(result.backend as string));
   assert.ok(Number.isInteger(result.threads) && (result.threads as number) >= 1);

@@ -1,3 +1,4 @@
+import { worldDialoguesPerSecond } from '../perf/worldBench.js';
 import { parseArgs } from 'node:util';
 import { getBackend } from '../tensor/backend.js';
 import { gemmGflops, round } from '../perf/gemmBench.js';
@@ -85,6 +86,9 @@ export async function runPerf(args: string[]): Promise<number> {
     threads: backend.kernels.threads,
     gemm_gflops: gemm,
   };
+  const world = worldDialoguesPerSecond();
+  result.world_dialogues_per_s = world;
+  log(`world generation: ${world.home} home and ${world.coding} coding dialogues/s`);
   if (!values['skip-train']) {
     const train = trainThroughput({ timedSteps: steps });
     result.train_tokens_per_s = Math.round(train.tokensPerSecond);
