@@ -15,6 +15,7 @@ import { loadModel } from '../src/model/load.js';
 import { saveModel } from '../src/model/save.js';
 import { Random } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
+import { snapshot } from './support/fileSnapshot.js';
 
 // `imprint adapter list | show | rollback | export` end to end: a tiny random
 // Llama saved as a model directory, a store with two committed versions, and
@@ -51,20 +52,6 @@ function storeCopy(from = baseStore): string {
   const dir = fresh('store');
   cpSync(from, dir, { recursive: true });
   return dir;
-}
-
-/** Every file under dir with its bytes' sha256, to show that a failed command changed nothing. */
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path, `${prefix}${entry.name}/`);
-      else files[`${prefix}${entry.name}`] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir, '');
-  return files;
 }
 
 const tensorFile = (store: string, version: number) => join(store, 'versions', String(version).padStart(6, '0'), 'adapter.safetensors');

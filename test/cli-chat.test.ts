@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +10,7 @@ import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundl
 import { parseExperiencesJsonl } from '../src/learn/index.js';
 import { tinyConfig } from '../src/pretrain/config.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { snapshot } from './support/fileSnapshot.js';
 
 // `imprint chat` driven through a pipe (no terminal), on a tiny pretrained
 // model (3 steps) with a tiny bundle at blocks.1.post: replies stream, a
@@ -33,19 +33,6 @@ function chat(root: string, input: string, ...args: string[]) {
   return spawnSync(process.execPath, [cli, 'chat', ...user, '--model', modelDir, '--bundle', 'tiny-style', '--store-root', root, '--max-tokens', '8', '--no-quality', ...rest], {
     encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024,
   });
-}
-
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path, `${prefix}${entry.name}/`);
-      else files[`${prefix}${entry.name}`] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir, '');
-  return files;
 }
 
 before(() => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { AdapterStore } from '../src/adapt/index.js';
 import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
 import { tinyConfig } from '../src/pretrain/config.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { snapshot } from './support/fileSnapshot.js';
 
 // `imprint learn` end to end on a tiny pretrained model (3 steps) with a tiny
 // bundle at blocks.1.post: bad lines are reported by number and skipped, every
@@ -28,20 +28,6 @@ const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'learn', '-
 
 function feature(id: string, label: string) {
   return { kind: 'vector' as const, id, label, tensor: id, provenance: { method: 'manual' as const, data: 'test vector', created: '2026-11-29' } };
-}
-
-/** Every file under dir with its bytes' sha256. */
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path, `${prefix}${entry.name}/`);
-      else files[`${prefix}${entry.name}`] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir, '');
-  return files;
 }
 
 type Summary = {
