@@ -1,7 +1,7 @@
 // The tensor layer's public surface: tensors, the tape, ops and optimisers.
 export { Tensor, sizeOf, contiguousStrides } from './tensor.js';
 export { Tape, type TapeOptions } from './tape.js';
-export { Random } from './random.js';
+export { Random, type RandomState } from './random.js';
 export { getBackend, setBackend, withBackend, createBackend, createReferenceBackend, type Backend } from './backend.js';
 export { ShapeError, NonFiniteError, ReleasedTensorError } from './errors.js';
 export * from './ops/shape.js';

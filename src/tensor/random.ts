@@ -2,6 +2,16 @@
 // test data are reproducible for a given seed on every platform. Math.random is
 // never used in the compute path.
 
+/**
+ * Everything a generator will draw next depends on: the four xoshiro words and
+ * the cached second Box–Muller value. Plain JSON (a float64 survives
+ * JSON.stringify exactly), so a saved run can resume drawing where it stopped.
+ */
+export interface RandomState {
+  words: [number, number, number, number];
+  spareNormal: number | null;
+}
+
 export class Random {
   private s0: number;
   private s1: number;
@@ -22,6 +32,25 @@ export class Random {
     };
     this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** A copy of the state; setState(it) later makes this generator draw exactly what it would have drawn from here. */
+  getState(): RandomState {
+    return { words: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spareNormal };
+  }
+
+  setState(state: RandomState): void {
+    const words = state?.words;
+    if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new RangeError(`Random: state.words must be four unsigned 32-bit integers, got ${JSON.stringify(words)}`);
+    }
+    if (words.every((w) => w === 0)) throw new RangeError('Random: state.words are all zero, which xoshiro128** never reaches (it would draw only zeros)');
+    const spare = state.spareNormal;
+    if (spare !== null && !(typeof spare === 'number' && Number.isFinite(spare))) {
+      throw new RangeError(`Random: state.spareNormal must be null or a finite number, got ${JSON.stringify(spare)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = words;
+    this.spareNormal = spare;
   }
 
   /** Uniform 32-bit unsigned integer. */
