@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   AdapterSet, type AdapterSetState, AdapterStore, AdapterStoreError, AdapterStoreLockError, type CommitStep, type FeatureSpace,
-  LOCK_FILE, featureSpaceFromDirections,
+  LOCK_FILE, type StoredLearnerState, featureSpaceFromDirections,
 } from '../src/adapt/index.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import type { CausalLm } from '../src/model/causalLm.js';
@@ -18,7 +18,8 @@ import { randomModel, tinyConfigs } from './support/randomModels.js';
 // The adapter store: a version per update with its metrics, rollback as a new
 // version, retention with pins, atomic publication (in-process failures and
 // real crashes of a writer process at every step), corrupt files reported per
-// version, and two writer processes racing for version numbers.
+// version, two writer processes racing for version numbers, and the learner
+// state a version can carry.
 
 const scratch = mkdtempSync(join(tmpdir(), 'imprint-adapt-store-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -205,6 +206,114 @@ describe('damaged versions', () => {
     }
     writeFileSync(join(dir, 'HEAD'), 'latest\n');
     assert.throws(() => store.current(), /HEAD: expected a version number like 000007, got "latest\\n"/);
+  });
+});
+
+describe('learner state', () => {
+  /** A learner state as the store sees it: named float32 tensors and a JSON object (what they mean is the learner's business). */
+  function learnerState(seed: number): StoredLearnerState {
+    const rng = new Random(seed);
+    const tensor = (shape: number[]) => {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      rng.fillNormal(data);
+      return { shape, data };
+    };
+    return {
+      tensors: new Map([['adamw.m.a', tensor([3, 4])], ['adamw.v.a', tensor([3, 4])], ['adamw.m.b', tensor([5])]]),
+      meta: { steps: seed, replay: { next: 1, items: [{ prompt: [1, 2], reply: [3], weight: 0.1 + seed / 7, label: 'x' }] }, spare: null },
+    };
+  }
+
+  test('a commit can carry it: published in the version, read back exactly, null for a version without one', () => {
+    const { set } = fixture();
+    const dir = freshDir();
+    const store = AdapterStore.open(dir);
+    const plain = store.commit(step(set, 1));
+    assert.equal('learner' in plain, false, 'a version without learner state has no learner field, like records written before it existed');
+    const state = learnerState(3);
+    const record = store.commit(step(set, 2), { learner: state });
+    assert.deepEqual(readdirSync(join(dir, 'versions', '000002')).sort(), ['adapter.json', 'adapter.safetensors', 'learner.safetensors']);
+    const bytes = readFileSync(join(dir, 'versions', '000002', 'learner.safetensors'));
+    assert.deepEqual(record.learner, { file: 'learner.safetensors', sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength });
+    assert.deepEqual(store.show(2).learner, record.learner);
+    const read = store.readLearnerState()!;
+    assert.equal(read.version, 2);
+    assert.match(read.path, /versions\/000002\/learner\.safetensors$/);
+    assert.deepEqual(read.state, state);
+    assert.equal(store.readLearnerState(1), null);
+    assert.throws(() => store.readLearnerState(7), /version 7 does not exist/);
+  });
+
+  test('a corrupt or missing learner file is an error naming the file and both hashes; the version\'s adapter still loads', () => {
+    const { model, set } = fixture();
+    const dir = freshDir();
+    const store = AdapterStore.open(dir);
+    store.commit(step(set, 1), { learner: learnerState(1) });
+    const expected = logitsOf(model, set);
+    const path = join(dir, 'versions', '000001', 'learner.safetensors');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 2] ^= 0x10;
+    writeFileSync(path, bytes);
+    assert.throws(() => store.readLearnerState(1), (error: Error) => {
+      assert.ok(error instanceof AdapterStoreError);
+      assert.match(error.message, /versions\/000001\/learner\.safetensors: corrupt: \d+ bytes with sha256 [0-9a-f]{64}, but adapter\.json expects \d+ bytes with sha256 [0-9a-f]{64}/);
+      assert.match(error.message, /learner state cannot be read; its adapter is not affected/);
+      return true;
+    });
+    assert.deepEqual(logitsOf(model, store.load(model, 1)), expected, 'the adapter tensors are still readable');
+    assert.throws(() => store.rollback(1), /000001\/learner\.safetensors: corrupt/, 'a corrupt learner file is never copied');
+    assert.equal(store.current(), 1);
+    rmSync(path);
+    assert.throws(() => store.readLearnerState(1), /000001\/learner\.safetensors: missing: version 1's record names it/);
+    store.readState(1);
+  });
+
+  test('a malformed learner field of adapter.json names the field', () => {
+    const { set } = fixture();
+    const dir = freshDir();
+    const store = AdapterStore.open(dir);
+    store.commit(set, { learner: learnerState(1) });
+    const path = join(dir, 'versions', '000001', 'adapter.json');
+    const record = JSON.parse(readFileSync(path, 'utf8'));
+    for (const [change, pattern] of [
+      [(r: any) => { r.learner.sha256 = 'abc'; }, /learner\.sha256: expected 64 lowercase hex digits, got "abc"/],
+      [(r: any) => { r.learner.file = 'other.bin'; }, /learner\.file: expected "learner\.safetensors", got "other\.bin"/],
+      [(r: any) => { r.learner = 5; }, /learner: expected absent or \{ file, sha256, bytes \}, got 5/],
+    ] as const) {
+      const copy = structuredClone(record);
+      change(copy);
+      writeFileSync(path, JSON.stringify(copy));
+      assert.throws(() => store.show(1), pattern);
+    }
+  });
+
+  test('rollback(n) copies n\'s learner state with its weights, and copies none when n has none', () => {
+    const { set } = fixture();
+    const store = AdapterStore.open(freshDir());
+    store.commit(step(set, 1), { learner: learnerState(1) });
+    store.commit(step(set, 2), { learner: learnerState(2) });
+    store.commit(step(set, 3));
+    const back = store.rollback(1);
+    assert.deepEqual([back.version, back.rollbackOf], [4, 1]);
+    assert.deepEqual(back.learner, store.show(1).learner);
+    assert.deepEqual(store.readLearnerState()!.state, learnerState(1));
+    const toPlain = store.rollback(3);
+    assert.equal(toPlain.learner, undefined);
+    assert.equal(store.readLearnerState(), null);
+  });
+
+  test('a failure while writing the learner file leaves no version and the current one as it was', () => {
+    const { set } = fixture();
+    const dir = freshDir();
+    let fail = false;
+    const store = AdapterStore.open(dir, { onStep: (s) => { if (fail && s === 'write-learner') throw new Error('simulated failure at write-learner'); } });
+    store.commit(step(set, 1), { learner: learnerState(1) });
+    fail = true;
+    assert.throws(() => store.commit(step(set, 2), { learner: learnerState(2) }), /simulated failure at write-learner/);
+    assert.deepEqual(readdirSync(join(dir, 'versions')), ['000001'], 'no temp directory, no new version');
+    assert.deepEqual(store.readLearnerState()!.state, learnerState(1));
+    assert.throws(() => store.commit(set, { learner: { tensors: new Map([['m', { shape: [2, 2], data: new Float32Array(3) }]]), meta: {} } }),
+      /commit: learner tensor m has shape \[2,2\] but 3 values/);
   });
 });
 

@@ -7,6 +7,7 @@ import type { CausalLm } from '../../model/causalLm.js';
 import { AdapterSet } from '../adapterSet.js';
 import { ADAPTER_STATE_FORMAT, type AdapterSetState, type AdapterStateConfig, type DecodeOptions } from '../state.js';
 import { AdapterStoreError } from './errors.js';
+import { LEARNER_FILE, type StoredLearnerState, decodeLearnerFile, encodeLearnerFile } from './learnerFile.js';
 import { LOCK_FILE, type LockOptions, StoreLock, processRuns } from './lock.js';
 import {
   type AdapterVersionRecord, TENSOR_FILE, VERSION_RECORD_FILE, VERSION_RECORD_FORMAT, VERSION_RECORD_FORMAT_VERSION,
@@ -20,14 +21,18 @@ import {
 //   DIR/LOCK                          held while a writer changes anything (lock.ts)
 //   DIR/versions/000007/adapter.json  record: state config, parent, time, metrics, sha256
 //   DIR/versions/000007/adapter.safetensors
+//   DIR/versions/000007/learner.safetensors  optional: the learner's state (optimiser
+//                                            moments, replay, generators), to continue
+//                                            training this version exactly (learnerFile.ts)
 //
 // Every commit makes a new version; versions are never changed once published.
 // A rollback to n also makes a new version, a copy of n that records
 // rollbackOf: n, so HEAD only ever moves forward and the history reads as a
 // list of what was current when; nothing is lost.
 //
-// A commit, all under the lock: write the tensors and the record into
-// versions/.tmp-PID-RANDOM (each file through writeFileAtomic, so fsynced),
+// A commit, all under the lock: write the tensors (and the learner's state,
+// when given) and the record into versions/.tmp-PID-RANDOM (each file through
+// writeFileAtomic, so fsynced),
 // rename that directory to versions/NNNNNN (the version exists from here on,
 // complete), fsync versions/, then replace HEAD atomically (it becomes current
 // from here on). A crash before the rename leaves only a temp directory, which
@@ -47,7 +52,7 @@ export const PINS_FILE = 'pins.json';
 export const VERSIONS_DIR = 'versions';
 
 /** The steps of a commit, in order, for onStep. */
-export type CommitStep = 'locked' | 'write-tensors' | 'write-record' | 'publish' | 'head' | 'prune' | 'unlock';
+export type CommitStep = 'locked' | 'write-tensors' | 'write-learner' | 'write-record' | 'publish' | 'head' | 'prune' | 'unlock';
 
 export interface AdapterStoreOptions extends LockOptions {
   /**
@@ -70,6 +75,19 @@ export interface CommitOptions {
   parent?: number | null;
   /** Commit only if the current version is still this (null: the store is empty); else throw. */
   ifCurrent?: number | null;
+  /**
+   * The learner's state after the update that made this version, saved beside
+   * it (learner.safetensors) so that training can continue from it exactly.
+   */
+  learner?: StoredLearnerState;
+}
+
+/** A version's saved learner state, as readLearnerState returns it. */
+export interface StoredLearnerFile {
+  version: number;
+  /** The file it was read from, for messages. */
+  path: string;
+  state: StoredLearnerState;
 }
 
 export interface VersionSummary {
@@ -154,7 +172,8 @@ export class AdapterStore {
   /**
    * Every version with its record, or the reason the record cannot be read; one
    * bad version never hides the others. Tensor files are checked against their
-   * sha256 when a version is read (readState, load, rollback), not here.
+   * sha256 when a version is read (readState, load, rollback; learner files by
+   * readLearnerState and rollback), not here.
    */
   list(): VersionSummary[] {
     const current = this.current();
@@ -213,6 +232,7 @@ export class AdapterStore {
     }
     const metrics = plainJsonObject(options.metrics ?? {}, `adapter store ${this.dir}: commit metrics`);
     const chunks = encodeSafetensors(tensorsToWrite(state), { format: ADAPTER_STATE_FORMAT });
+    const learner = options.learner === undefined ? null : encodeLearnerFile(options.learner, `adapter store ${this.dir}: commit`);
     return this.withLock((step) => {
       const current = this.current();
       if (options.ifCurrent !== undefined && options.ifCurrent !== current) {
@@ -221,24 +241,40 @@ export class AdapterStore {
       const parent = options.parent === undefined ? current : options.parent;
       if (parent !== null && !this.versions().includes(parent)) throw new AdapterStoreError(this.dir, `parent version ${parent} does not exist`);
       const version = this.nextVersion(current);
-      const record = this.makeRecord(version, parent, null, metrics, chunks, state.config);
-      return this.publishAndSwitch(step, record, chunks);
+      const record = this.makeRecord(version, parent, null, metrics, chunks, learner, state.config);
+      return this.publishAndSwitch(step, record, chunks, learner);
     });
   }
 
   /**
+   * Version n's saved learner state (default: the current one), after checking
+   * the file against the recorded sha256; null when n was committed without one.
+   * A corrupt learner file does not affect n's adapter, which readState still reads.
+   */
+  readLearnerState(version?: number): StoredLearnerFile | null {
+    const n = this.resolve(version);
+    const record = this.show(n);
+    if (record.learner === undefined) return null;
+    this.readVerifiedFile(n, record.learner, 'learner state');
+    const path = join(this.versionPath(n), LEARNER_FILE);
+    return { version: n, path, state: decodeLearnerFile(path) };
+  }
+
+  /**
    * Makes version n current again, as a new version that copies n (its record
-   * says rollbackOf: n). n's tensor file is checked first: a corrupt version is
-   * never made current.
+   * says rollbackOf: n), with n's learner state when it has one (the optimiser
+   * state that belongs to n's weights). Both files are checked first: a corrupt
+   * version is never made current, nor copied.
    */
   rollback(version: number, options: { metrics?: Record<string, unknown> } = {}): AdapterVersionRecord {
     const metrics = plainJsonObject(options.metrics ?? {}, `adapter store ${this.dir}: rollback metrics`);
     return this.withLock((step) => {
       const source = this.show(version);
       const bytes = this.readVerifiedTensorBytes(version, source);
+      const learner = source.learner === undefined ? null : [this.readVerifiedFile(version, source.learner, 'learner state')];
       const current = this.current();
-      const record = this.makeRecord(this.nextVersion(current), current, version, metrics, [bytes], source.state);
-      return this.publishAndSwitch(step, record, [bytes]);
+      const record = this.makeRecord(this.nextVersion(current), current, version, metrics, [bytes], learner, source.state);
+      return this.publishAndSwitch(step, record, [bytes], learner);
     });
   }
 
@@ -280,19 +316,26 @@ export class AdapterStore {
   }
 
   private readVerifiedTensorBytes(version: number, record: AdapterVersionRecord): Uint8Array {
-    const path = join(this.versionPath(version), TENSOR_FILE);
+    return this.readVerifiedFile(version, record.tensors, 'tensors');
+  }
+
+  /** A file the record names, checked against its recorded size and sha256. */
+  private readVerifiedFile(version: number, entry: { file: string; sha256: string; bytes: number }, what: 'tensors' | 'learner state'): Uint8Array {
+    const path = join(this.versionPath(version), entry.file);
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AdapterStoreError(path, `missing: version ${version}'s record names it (sha256 ${record.tensors.sha256})`);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AdapterStoreError(path, `missing: version ${version}'s record names it (sha256 ${entry.sha256})`);
       throw error;
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== record.tensors.sha256 || bytes.byteLength !== record.tensors.bytes) {
+    if (sha256 !== entry.sha256 || bytes.byteLength !== entry.bytes) {
+      const consequence = what === 'tensors'
+        ? `Version ${version} cannot be read; other versions are not affected (roll back to one of them).`
+        : `Version ${version}'s learner state cannot be read; its adapter is not affected (continue from it with a fresh optimiser, or roll back to another version).`;
       throw new AdapterStoreError(path,
-        `corrupt: ${bytes.byteLength} bytes with sha256 ${sha256}, but ${VERSION_RECORD_FILE} expects ${record.tensors.bytes} bytes with sha256 ${record.tensors.sha256}. ` +
-        `Version ${version} cannot be read; other versions are not affected (roll back to one of them).`);
+        `corrupt: ${bytes.byteLength} bytes with sha256 ${sha256}, but ${VERSION_RECORD_FILE} expects ${entry.bytes} bytes with sha256 ${entry.sha256}. ${consequence}`);
     }
     return bytes;
   }
@@ -301,28 +344,31 @@ export class AdapterStore {
     return Math.max(0, current ?? 0, ...this.versions()) + 1;
   }
 
-  private makeRecord(version: number, parent: number | null, rollbackOf: number | null, metrics: Record<string, unknown>, chunks: Uint8Array[], state: AdapterStateConfig): AdapterVersionRecord {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for (const chunk of chunks) {
-      hash.update(chunk);
-      bytes += chunk.byteLength;
-    }
+  private makeRecord(
+    version: number, parent: number | null, rollbackOf: number | null, metrics: Record<string, unknown>,
+    chunks: Uint8Array[], learner: Uint8Array[] | null, state: AdapterStateConfig,
+  ): AdapterVersionRecord {
     return {
       format: VERSION_RECORD_FORMAT, formatVersion: VERSION_RECORD_FORMAT_VERSION,
       version, parent, created: new Date().toISOString(), rollbackOf, metrics,
-      tensors: { file: TENSOR_FILE, sha256: hash.digest('hex'), bytes },
+      tensors: { file: TENSOR_FILE, ...digest(chunks) },
+      // Absent rather than null when there is none, as in records written before learner states existed.
+      ...(learner === null ? {} : { learner: { file: LEARNER_FILE, ...digest(learner) } }),
       state,
     };
   }
 
-  private publishAndSwitch(step: (s: CommitStep, version: number) => void, record: AdapterVersionRecord, chunks: Uint8Array[]): AdapterVersionRecord {
+  private publishAndSwitch(step: (s: CommitStep, version: number) => void, record: AdapterVersionRecord, chunks: Uint8Array[], learner: Uint8Array[] | null): AdapterVersionRecord {
     const { version } = record;
     const temporary = join(this.versionsDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     mkdirSync(temporary);
     try {
       step('write-tensors', version);
       writeFileAtomic(join(temporary, TENSOR_FILE), chunks);
+      if (learner !== null) {
+        step('write-learner', version);
+        writeFileAtomic(join(temporary, LEARNER_FILE), learner);
+      }
       step('write-record', version);
       writeFileAtomic(join(temporary, VERSION_RECORD_FILE), [new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`)]);
       step('publish', version);
@@ -394,6 +440,16 @@ export class AdapterStore {
       if (stale) rmSync(join(this.dir, name), { force: true });
     }
   }
+}
+
+function digest(chunks: readonly Uint8Array[]): { sha256: string; bytes: number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** The state's tensors with the shapes its config gives them (flat when it gives none). */

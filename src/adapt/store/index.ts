@@ -2,8 +2,9 @@
 // rollback, retention, atomic writes and a writer lock.
 export {
   AdapterStore, HEAD_FILE, PINS_FILE, VERSIONS_DIR,
-  type AdapterStoreOptions, type CommitOptions, type CommitStep, type StoredState, type VersionSummary,
+  type AdapterStoreOptions, type CommitOptions, type CommitStep, type StoredLearnerFile, type StoredState, type VersionSummary,
 } from './adapterStore.js';
+export { LEARNER_FILE, LEARNER_FILE_FORMAT, type StoredLearnerState, type StoredTensor } from './learnerFile.js';
 export { AdapterStoreError, AdapterStoreLockError } from './errors.js';
 export { LOCK_FILE, StoreLock, type LockOptions, type LockOwner } from './lock.js';
 export {

@@ -1,9 +1,15 @@
 import { ADAPTER_STATE_FORMAT, type AdapterStateConfig } from '../state.js';
 import { AdapterStoreError } from './errors.js';
+import { LEARNER_FILE } from './learnerFile.js';
 
 // adapter.json: everything about one version except its tensors. Written once,
 // never changed; the tensor file is named by its sha256 so that a damaged or
 // swapped file is caught when the version is read.
+//
+// `learner` (the learner's state saved with the version, learnerFile.ts) came
+// after formatVersion 1 and is optional, so formatVersion stays 1: every record
+// written before it still parses (it has none), and a build from before it reads
+// a record that has one as the adapter it is, only without the learner's state.
 
 export const VERSION_RECORD_FORMAT = 'imprint.adapter-version';
 export const VERSION_RECORD_FORMAT_VERSION = 1;
@@ -23,6 +29,8 @@ export interface AdapterVersionRecord {
   /** The metrics of the update that made it, as the caller passed them. */
   metrics: Record<string, unknown>;
   tensors: { file: typeof TENSOR_FILE; sha256: string; bytes: number };
+  /** The learner's state for continuing to train this version, when the committer saved it. */
+  learner?: { file: typeof LEARNER_FILE; sha256: string; bytes: number };
   /** The adapter set's state config; its `spec` is the AdapterSetConfig. */
   state: AdapterStateConfig;
 }
@@ -54,6 +62,13 @@ export function parseVersionRecord(path: string, text: string, expectedVersion: 
   if (t.file !== TENSOR_FILE) fail('tensors.file', `"${TENSOR_FILE}"`, t.file);
   if (typeof t.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256)) fail('tensors.sha256', '64 lowercase hex digits', t.sha256);
   if (!Number.isSafeInteger(t.bytes) || (t.bytes as number) < 8) fail('tensors.bytes', 'the tensor file size in bytes', t.bytes);
+  if (r.learner !== undefined) {
+    const l = r.learner as Record<string, unknown>;
+    if (!isObject(l)) fail('learner', `absent or { file, sha256, bytes }`, l);
+    if (l.file !== LEARNER_FILE) fail('learner.file', `"${LEARNER_FILE}"`, l.file);
+    if (typeof l.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(l.sha256)) fail('learner.sha256', '64 lowercase hex digits', l.sha256);
+    if (!Number.isSafeInteger(l.bytes) || (l.bytes as number) < 8) fail('learner.bytes', 'the learner file size in bytes', l.bytes);
+  }
   const s = r.state as Record<string, unknown>;
   if (!isObject(s)) fail('state', 'the adapter set state config (an object)', s);
   if (s.format !== ADAPTER_STATE_FORMAT) fail('state.format', `"${ADAPTER_STATE_FORMAT}"`, s.format);
