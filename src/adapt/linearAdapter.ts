@@ -56,7 +56,8 @@ export class LinearAdapter {
   readonly dropout: number;
   readonly seed: number;
   readonly projection: Projection | null;
-  private readonly dropoutRng: Random;
+  /** Draws the dropout masks; public so that a learner can save and restore its state and resume training exactly. */
+  readonly dropoutRng: Random;
 
   constructor(init: LinearAdapterInit) {
     ({ name: this.name, kind: this.kind, role: this.role, site: this.site, factors: this.factors, scaling: this.scaling, dropout: this.dropout, seed: this.seed, projection: this.projection } = init);

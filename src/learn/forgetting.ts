@@ -1,5 +1,5 @@
 import type { TextTokenizer } from '../io/tokenizer.js';
-import { Random } from '../tensor/index.js';
+import { Random, type RandomState } from '../tensor/index.js';
 import { corpusDocument } from '../world/corpus.js';
 
 // Forgetting control, the two halves the learner mixes into its steps:
@@ -18,6 +18,12 @@ export function defaultBackgroundSequences(tokenizer: TextTokenizer, options: { 
     .filter((ids) => ids.length >= 2);
 }
 
+/** What a pool needs to continue drawing where it stopped (the sequences themselves are fixed, so only their count is kept, as a check). */
+export interface BackgroundPoolState {
+  sequences: number;
+  random: RandomState;
+}
+
 export class BackgroundPool {
   private readonly rng: Random;
 
@@ -32,6 +38,17 @@ export class BackgroundPool {
   next(): readonly number[] {
     return this.sequences[this.rng.int(this.sequences.length)];
   }
+
+  exportState(): BackgroundPoolState {
+    return { sequences: this.sequences.length, random: this.rng.getState() };
+  }
+
+  restoreState(state: BackgroundPoolState): void {
+    if (state.sequences !== this.sequences.length) {
+      throw new RangeError(`background pool: the state was saved by a pool of ${state.sequences} sequences, this one has ${this.sequences.length}; its draws would pick other sequences`);
+    }
+    this.rng.setState(state.random);
+  }
 }
 
 export interface ReplayItem {
@@ -42,6 +59,28 @@ export interface ReplayItem {
   /** The gate weight it was trained with. */
   weight: number;
   label: string;
+}
+
+/** What a replay buffer needs to continue exactly: its items, the ring position and its generator. */
+export interface ReplayState {
+  /** The capacity of the buffer it was saved from: the ring only continues exactly in a buffer of the same. */
+  capacity: number;
+  items: ReplayItem[];
+  /** Where the next item goes once the buffer is full (the oldest item's index). */
+  next: number;
+  random: RandomState;
+}
+
+/** Why `state` cannot be restored into a buffer of `capacity`, or null when it can. */
+export function replayStateProblem(state: ReplayState, capacity: number): string | null {
+  const { items, next } = state;
+  if (state.capacity !== capacity) return `the state was saved by a replay buffer of capacity ${state.capacity}, this one's is ${capacity}`;
+  if (items.length > capacity) return `the state holds ${items.length} replay items, more than its capacity of ${capacity}`;
+  // While the buffer fills up, items are pushed and `next` follows them; once full, it goes round the ring.
+  const full = capacity > 0 && items.length === capacity;
+  const valid = full ? Number.isInteger(next) && next >= 0 && next < capacity : next === items.length;
+  if (!valid) return `the replay ring position ${next} does not fit ${items.length} items in a buffer of capacity ${capacity} (expected ${full ? `0..${capacity - 1}` : items.length})`;
+  return null;
 }
 
 /** The most recent `capacity` items; draws are uniform over them. */
@@ -66,6 +105,19 @@ export class ReplayBuffer {
     this.next = (this.next + 1) % this.capacity;
   }
 
+  /** A copy: later adds do not change it. */
+  exportState(): ReplayState {
+    return { capacity: this.capacity, items: this.items.map(copyItem), next: this.next, random: this.rng.getState() };
+  }
+
+  restoreState(state: ReplayState): void {
+    const problem = replayStateProblem(state, this.capacity);
+    if (problem !== null) throw new RangeError(`replay buffer: ${problem}`);
+    this.rng.setState(state.random);
+    this.items.splice(0, this.items.length, ...state.items.map(copyItem));
+    this.next = state.next;
+  }
+
   /** Up to `count` distinct items, drawn uniformly. */
   draw(count: number): ReplayItem[] {
     const indices = this.items.map((_, i) => i);
@@ -73,4 +125,8 @@ export class ReplayBuffer {
     while (out.length < count && indices.length > 0) out.push(this.items[indices.splice(this.rng.int(indices.length), 1)[0]]);
     return out;
   }
+}
+
+function copyItem(item: ReplayItem): ReplayItem {
+  return { prompt: [...item.prompt], reply: [...item.reply], weight: item.weight, label: item.label };
 }

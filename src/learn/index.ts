@@ -34,7 +34,10 @@ export {
   qualityOfIds, saveQualityDetector, scoreProjection, textIds,
   type QualityDetector, type QualityDetectorOptions, type QualityScore,
 } from './gating/qualityDetector.js';
-export { BackgroundPool, ReplayBuffer, defaultBackgroundSequences, type ReplayItem } from './forgetting.js';
+export { BackgroundPool, ReplayBuffer, defaultBackgroundSequences, type BackgroundPoolState, type ReplayItem, type ReplayState } from './forgetting.js';
+export {
+  LEARNER_STATE_FORMAT, LEARNER_STATE_VERSION, type LearnerState, type Moments, checkRestorable, decodeLearnerState, encodeLearnerState, parameterNames,
+} from './learnerState.js';
 export {
   DEFAULT_LEARNING_RATE, defaultLearnerConfig, resolveLearnerConfig,
   type ForgettingConfig, type LearnerConfig, type LearnerOptions,

@@ -11,6 +11,7 @@ import { type GateDecision, type GateSignals, type QualityReading, gateDecision,
 import { GradientProbe } from './gating/gradientProbe.js';
 import { type QualityDetector, qualityOfIds, textIds } from './gating/qualityDetector.js';
 import { type LearnerConfig, type LearnerOptions, resolveLearnerConfig } from './learnerConfig.js';
+import { type LearnerState, checkRestorable, parameterNames } from './learnerState.js';
 import { backgroundKlLoss } from './objectives/backgroundKl.js';
 import { type LossTerm, weightedSum } from './objectives/combine.js';
 import { experienceObjective } from './objectives/experienceObjective.js';
@@ -143,6 +144,58 @@ export class OnlineLearner {
     const sequences = init.background ?? (wantsBackground ? defaultBackgroundSequences(needTokenizer('the default background sequences')) : []);
     this.background = wantsBackground && sequences.length > 0 ? new BackgroundPool(sequences, this.config.seed + 2) : null;
     this.onLog = init.onLog ?? null;
+  }
+
+  /**
+   * A copy of everything besides the adapter's weights and the config that
+   * decides the next steps (learnerState.ts): restored into a new learner on the
+   * same weights, it continues exactly as this one would.
+   */
+  exportState(): LearnerState {
+    const params = this.adapters.parameters();
+    const names = parameterNames(params);
+    return {
+      steps: this.steps,
+      optimiser: {
+        stepCount: this.optimiser.stepCount,
+        moments: new Map(params.map((p, i) => {
+          const { m, v } = this.optimiser.state(p);
+          return [names[i], { shape: [...p.shape], m: Float32Array.from(m.data), v: Float32Array.from(v.data) }];
+        })),
+      },
+      replay: this.replay.exportState(),
+      random: {
+        learner: this.rng.getState(),
+        background: this.background?.exportState() ?? null,
+        dropout: new Map(this.adapters.linear.map((a) => [a.name, a.dropoutRng.getState()])),
+      },
+    };
+  }
+
+  /**
+   * Continues from an exported state. Its parameter names and shapes, replay
+   * capacity, background pool and adapters must be this learner's, else a
+   * RangeError names the mismatch and nothing is changed.
+   */
+  restoreState(state: LearnerState): void {
+    const params = this.adapters.parameters();
+    checkRestorable(state, {
+      params, replayCapacity: this.replay.capacity, backgroundSequences: this.background?.sequences.length ?? null,
+      dropoutAdapters: this.adapters.linear.map((a) => a.name),
+    });
+    const names = parameterNames(params);
+    params.forEach((p, i) => {
+      const saved = state.optimiser.moments.get(names[i])!;
+      const { m, v } = this.optimiser.state(p);
+      m.data.set(saved.m);
+      v.data.set(saved.v);
+    });
+    this.optimiser.stepCount = state.optimiser.stepCount;
+    this.replay.restoreState(state.replay);
+    this.rng.setState(state.random.learner);
+    if (state.random.background !== null) this.background!.restoreState(state.random.background);
+    for (const a of this.adapters.linear) a.dropoutRng.setState(state.random.dropout.get(a.name)!);
+    this.steps = state.steps;
   }
 
   /** Learns from one interaction, or from a small batch of them in one optimiser step. */

@@ -33,7 +33,7 @@ export interface TinySetup {
   encoding: ChatEncoding;
 }
 
-export function tinySetup(options: { seed?: number; features?: number; kind?: 'write' | 'lora'; rank?: number } = {}): TinySetup {
+export function tinySetup(options: { seed?: number; features?: number; kind?: 'write' | 'lora'; rank?: number; dropout?: number } = {}): TinySetup {
   const seed = options.seed ?? 1;
   const { model } = randomModel(tinyConfigs.llama, seed);
   for (const p of model.parameters()) p.requiresGrad = false;
@@ -46,7 +46,7 @@ export function tinySetup(options: { seed?: number; features?: number; kind?: 'w
   const rank = options.rank ?? 4;
   const target = { modules: ['o_proj', 'down_proj'] };
   const adapters = AdapterSet.create(model, {
-    seed, adapters: [options.kind === 'lora' ? { kind: 'lora', rank, target } : { kind: 'write', rank, target }],
+    seed, adapters: [{ kind: options.kind ?? 'write', rank, target, ...(options.dropout === undefined ? {} : { dropout: options.dropout }) }],
   }, space);
   return { model, space, adapters, encoding: charEncoding(model.spec.vocabSize) };
 }
