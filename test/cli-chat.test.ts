@@ -16,8 +16,9 @@ import { snapshot } from './support/fileSnapshot.js';
 // model (3 steps) with a tiny bundle at blocks.1.post: replies stream, a
 // reaction makes one learner step that is reported (gate weight, the features
 // that moved) and saved as a store version, notes persist in the user's
-// profile, /undo rolls back, hostile lines are cleaned and cut, and --no-learn
-// writes nothing.
+// profile, /undo rolls back, a later session resumes the learner's state saved
+// with the version (an /undo the one of the version it goes back to), hostile
+// lines are cleaned and cut, and --no-learn writes nothing.
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -83,6 +84,7 @@ describe('imprint chat', () => {
     const store = AdapterStore.open(dir);
     assert.deepEqual(store.versions(), [1, 2]);
     assert.equal((store.show(1).metrics as Record<string, unknown>).initial, true);
+    assert.ok(store.show(1).learner !== undefined && store.show(2).learner !== undefined, 'every version carries the learner\'s state');
     const metrics = store.show(2).metrics as Record<string, any>;
     assert.equal(metrics.experience.reaction, 'thumbs');
     assert.equal(metrics.gateWeight.toFixed(3), update[1]);
@@ -97,8 +99,10 @@ describe('imprint chat', () => {
     const again = chat(root, 'Set a reminder for 9 pm.\n/correct Too wordy. => I will remind you at 9 pm.\n/undo\n/undo\n/undo\n');
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /\(version 2; write r4 on o_proj\+down_proj layers 0,1\)/);
+    assert.match(again.stdout, /^\(resumed the learner's optimiser state from version 2 \(AdamW step 1, 1 replay item\)\)$/m);
     assert.match(again.stdout, /^undo: the update of version 3 is undone; version 4 \(a copy of 2\) is current$/m);
-    assert.match(again.stdout, /^undo: the update of version 2 is undone; version 5 \(a copy of 1\) is current$/m);
+    assert.match(again.stdout, /^undo: the update of version 2 is undone; version 5 \(a copy of 1\) is current\n {2}\(resumed the learner's optimiser state from version 5 \(AdamW step 0, 0 replay items\)\)$/m);
+    assert.equal(store.show(4).learner!.sha256, store.show(2).learner!.sha256, 'the undo copies the optimiser state with the weights');
     assert.match(again.stdout, /^\(\/undo: nothing to undo; version 1 is the adapter before any update\)$/m);
     assert.equal((store.show(3).metrics as Record<string, any>).experience.reaction, 'correction');
     const corrected = parseExperiencesJsonl(readFileSync(join(dir, 'interactions.jsonl'), 'utf8')).experiences.at(-1)!.experience;

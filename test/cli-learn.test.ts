@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdapterStore } from '../src/adapt/index.js';
+import { decodeLearnerState } from '../src/learn/index.js';
 import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
 import { tinyConfig } from '../src/pretrain/config.js';
 import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
@@ -15,7 +16,9 @@ import { snapshot } from './support/fileSnapshot.js';
 // bundle at blocks.1.post: bad lines are reported by number and skipped, every
 // good line is learned from and counted in the version's metrics, a rerun with
 // --resume continues the store from where the last run stopped (Ctrl-C
-// included), and bad input is refused before anything is written.
+// included) with the learner's state saved in it, so that stopping and
+// continuing learns what one run would, and bad input is refused before
+// anything is written.
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const examples = readFileSync(fileURLToPath(new URL('../../examples/interactions.jsonl', import.meta.url)), 'utf8').trim().split('\n');
@@ -31,7 +34,7 @@ function feature(id: string, label: string) {
 }
 
 type Summary = {
-  version: number | null; versions: number[]; continuedFrom: number | null; steps: number; interrupted: boolean;
+  version: number | null; versions: number[]; continuedFrom: number | null; learnerStateResumed: boolean | null; steps: number; interrupted: boolean;
   interactions: { consumed: number; badLines: number[]; skippedByResume: number; remaining: number; lastLine: number };
   experiences: { trained: number; gatedOut: number; nonFinite: number };
 };
@@ -89,6 +92,12 @@ describe('imprint learn', () => {
     assert.ok(typeof metrics.wallMs === 'number');
     assert.equal(metrics.experiences.trained + metrics.experiences.gatedOut + metrics.experiences.nonFinite, 3);
     assert.deepEqual(store.show(1).state.spec.adapters, [{ kind: 'write', rank: 4, target: { modules: ['o_proj', 'down_proj'], layers: [0, 1] } }]);
+    assert.equal(summary.learnerStateResumed, null, 'a new adapter has no learner state to resume');
+    const learnerState = (version: number) => {
+      const saved = store.readLearnerState(version)!;
+      return decodeLearnerState(saved.state, saved.path);
+    };
+    assert.equal(learnerState(1).steps, 3, 'the version carries the learner\'s state');
 
     // Two more lines: --resume learns from those only, on top of version 1 (the bundle comes from the store).
     appendFileSync(file, `${examples[3]}\n${examples[4]}\n`);
@@ -96,6 +105,9 @@ describe('imprint learn', () => {
     assert.equal(second.status, 0, second.stderr);
     const resumed = JSON.parse(second.stdout) as Summary;
     assert.equal(resumed.continuedFrom, 1);
+    assert.equal(resumed.learnerStateResumed, true);
+    assert.match(second.stderr, /resumed the learner's optimiser state from version 1 \(AdamW step \d+, \d+ replay items?\)/);
+    assert.equal(learnerState(2).steps, 5);
     assert.deepEqual(resumed.versions, [2]);
     assert.equal(resumed.interactions.consumed, 2);
     assert.equal(resumed.interactions.skippedByResume, 3);
@@ -157,6 +169,40 @@ describe('imprint learn', () => {
     const resumed = JSON.parse(rest.stdout) as Summary;
     assert.equal(resumed.interactions.consumed, 40 - summary.interactions.consumed);
     assert.equal((store.show(2).metrics as Record<string, any>).interactions.consumedTotal, 40);
+  });
+
+  test('learning 3 lines, then 2 more with --resume, gives bit for bit the adapter of one run over the 5; without the learner state it differs', () => {
+    const all = fresh('all.jsonl');
+    writeFileSync(all, `${examples.slice(0, 5).join('\n')}\n`);
+    const part = fresh('part.jsonl');
+    writeFileSync(part, `${examples.slice(0, 3).join('\n')}\n`);
+    const common = ['--bundle', 'tiny-style', '--no-quality', '--json'];
+    const learn = (file: string, out: string, ...more: string[]) => {
+      const child = run(...common, '--interactions', file, '--out', out, ...more);
+      assert.equal(child.status, 0, child.stderr);
+      return child;
+    };
+    const tensors = (out: string) => AdapterStore.open(out).readState().state.tensors;
+
+    const oneRun = fresh('store');
+    learn(all, oneRun);
+    const stopped = fresh('store');
+    learn(part, stopped);
+    const withoutState = fresh('store');
+    learn(part, withoutState);
+    // The same 3 lines learned twice from scratch: the same version 1 (so what follows is down to the resumption).
+    assert.deepEqual(tensors(withoutState), tensors(stopped));
+    appendFileSync(part, `${examples.slice(3, 5).join('\n')}\n`);
+
+    const continued = learn(part, stopped, '--resume');
+    assert.match(continued.stderr, /resumed the learner's optimiser state from version 1/);
+    assert.deepEqual(tensors(stopped), tensors(oneRun), 'bit-identical adapter tensors');
+
+    rmSync(join(withoutState, 'versions', '000001', 'learner.safetensors'));
+    const fresher = learn(part, withoutState, '--resume');
+    assert.match(fresher.stderr, /could not resume the learner's state from version 1 \(.*learner\.safetensors: missing.*\); the optimiser and replay buffer start fresh/);
+    assert.equal((JSON.parse(fresher.stdout) as Summary).learnerStateResumed, false);
+    assert.notDeepEqual(tensors(withoutState), tensors(oneRun));
   });
 
   test('--batch and --commit-every: one step per batch, a version every N steps', () => {

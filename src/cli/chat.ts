@@ -18,6 +18,7 @@ import {
   type AdapterChoice, type ExistingStore, QUALITY_CACHE_FILE, describeMoved, formatNorm, parseKindFlag, parseLayersFlag, parseRankFlag, parseTargetsFlag,
   prepareAdapter, qualityDetectorFor, topMovedFeatures,
 } from './learnSetup.js';
+import { learnerStateToSave, resumeLearner } from './learnerResume.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 
 // `imprint chat --user NAME`: a terminal chat that learns live. The user's
@@ -34,7 +35,8 @@ import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 // experience and one learner step, and the update is reported: the gate weight
 // (or "stored, not trained" and why) and the features whose adapter norm moved
 // most. Reads lines from stdin with or without a terminal (no raw mode), so it
-// can be driven by a pipe.
+// can be driven by a pipe. Each version carries the learner's state, so a later
+// session (or an /undo) continues the optimiser where that version left it.
 
 const help = `usage: imprint chat --user NAME [options]
 
@@ -274,6 +276,7 @@ export async function runChat(args: string[]): Promise<number> {
   const now = session.store?.current() ?? null;
   const state = before !== null ? `version ${before}` : now !== null ? `new: version ${now} is the untrained adapter` : 'new, not stored';
   say(`imprint chat: user ${user}, adapter ${userDir} (${state}; ${prepared.description}), bundle ${prepared.bundleName}; ${learning ? 'learning on' : 'learning off (--no-learn)'}`);
+  if (session.resumeNote !== null) say(`(${session.resumeNote})`);
   say('Type a message, or /up /down /correct TEXT /prefer TEXT /note TEXT /undo /quit (/help).');
 
   const lines = new LineQueue();
@@ -338,6 +341,8 @@ class ChatSession {
   private norms: Record<string, number>;
   /** The version this session's adapter is (commits go on top of it only). */
   private version: number | null;
+  /** Whether the learner's state was resumed from the version the session continues; null when it starts a new adapter or does not learn. */
+  readonly resumeNote: string | null = null;
   private readonly sessionId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
 
   constructor(private readonly init: SessionInit) {
@@ -345,13 +350,18 @@ class ChatSession {
     this.store = init.existing?.store ?? null;
     this.quality = init.quality ? qualityDetectorFor(init.loaded, init.adapters, join(init.userDir, QUALITY_CACHE_FILE)) : null;
     if (init.learning) {
+      this.learner = this.newLearner();
       if (this.store === null) {
         // First use: the untrained adapter is version 1, so that the first update can be undone too.
         mkdirSync(init.userDir, { recursive: true });
         this.store = AdapterStore.open(init.userDir);
-        this.store.commit(this.adapters, { ifCurrent: null, metrics: { source: 'imprint chat', user: init.user, initial: true, note: 'the adapter before any update' } });
+        this.store.commit(this.adapters, {
+          ifCurrent: null, learner: learnerStateToSave(this.learner),
+          metrics: { source: 'imprint chat', user: init.user, initial: true, note: 'the adapter before any update' },
+        });
+      } else {
+        this.resumeNote = resumeLearner(this.learner, this.store, init.existing!.version).line;
       }
-      this.learner = this.newLearner();
     }
     this.norms = this.adapters.featureNorms().byFeature;
     this.version = init.existing?.version ?? this.store?.current() ?? null;
@@ -498,6 +508,7 @@ class ChatSession {
     const terms = Object.entries(e.terms).map(([k, v]) => `${k} ${formatNorm(v)}`).join(', ');
     const record = this.store!.commit(this.adapters, {
       ifCurrent: this.version,
+      learner: learnerStateToSave(this.learner!),
       metrics: {
         source: 'imprint chat', user: this.init.user, experience: { id: experience.id ?? null, reaction: experience.reaction.kind },
         gateWeight: e.gate.weight, gate: e.gate.factors, loss: e.loss, terms: e.terms, background: log.loss.background, replay: log.loss.replay,
@@ -539,8 +550,11 @@ class ChatSession {
     const { state } = this.store.readState(record.version);
     this.adapters = setOnModel(state, record.version, this.init.userDir, this.init.loaded, this.init.modelFlag, { bundle: this.init.bundlePath });
     this.learner = this.newLearner();
+    // The copy carries the learner state saved with `target`: the optimiser goes back with the weights.
+    const resumed = resumeLearner(this.learner, this.store, record.version);
     this.norms = this.adapters.featureNorms().byFeature;
     say(`undo: the update of version ${content.version} is undone; version ${record.version} (a copy of ${target}) is current`);
+    say(`  (${resumed.line})`);
   }
 
   finish(say: (line: string) => void): void {

@@ -12,6 +12,7 @@ import {
   type AdapterChoice, QUALITY_CACHE_FILE, describeMoved, formatNorm, kindDescription, parseKindFlag, parseLayersFlag, parseRankFlag, parseTargetsFlag,
   prepareAdapter, qualityDetectorFor, topMovedFeatures,
 } from './learnSetup.js';
+import { learnerStateToSave, resumeLearner } from './learnerResume.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 
 // `imprint learn`: the online learner over a file of interactions. One learner
@@ -20,7 +21,9 @@ import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 // metrics. An existing store is continued from its current version. Each
 // version records which lines of which file it consumed (and a hash of the file
 // up to there), so --resume skips what an earlier run, finished or
-// interrupted, already learned from.
+// interrupted, already learned from. Each version also carries the learner's
+// state (optimiser moments, replay buffer, generators), which a run continuing
+// from it restores, so that stopping and continuing learns what one run would.
 
 const help = `usage: imprint learn --interactions FILE.jsonl --out ADAPTER_DIR [options]
 
@@ -28,7 +31,8 @@ Learns from a file of interactions (JSONL; the schema is in the README,
 "Learning") into the adapter store ADAPTER_DIR: one learner step per
 interaction (or per --batch), then a new store version with the run's metrics.
 Bad lines are reported on stderr with their line numbers and skipped. If
-ADAPTER_DIR holds a store, its current version is continued (same config).
+ADAPTER_DIR holds a store, its current version is continued (same config),
+and so is the learner's state saved with it (optimiser moments, replay buffer).
 Ctrl-C stops after the current step and commits what was learned so far
 (exit status 130); run again with --resume to learn from the rest.
 
@@ -233,6 +237,8 @@ export async function runLearn(args: string[]): Promise<number> {
   };
   const learner = new OnlineLearner({ model: loaded.model, tokenizer: loaded.tokenizer, adapters, encoding: worldChatEncoding(loaded.tokenizer), quality, config: learnerOptions });
   const store = continuedFrom?.store ?? AdapterStore.open(out);
+  const resumedLearner = continuedFrom === null ? null : resumeLearner(learner, continuedFrom.store, continuedFrom.version);
+  if (resumedLearner !== null) console.error(resumedLearner.line);
 
   const batches: ParsedExperience[][] = [];
   for (let i = 0; i < todo.length; i += batch) batches.push(todo.slice(i, i + batch));
@@ -283,7 +289,7 @@ export async function runLearn(args: string[]): Promise<number> {
     };
     // Only on top of what this run started from: another writer's version is never silently superseded.
     const expected = committed.length > 0 ? committed[committed.length - 1].version : continuedFrom?.version ?? null;
-    committed.push(store.commit(adapters, { metrics, ifCurrent: expected }));
+    committed.push(store.commit(adapters, { metrics, ifCurrent: expected, learner: learnerStateToSave(learner) }));
     normsAtCommit = norms.byFeature;
     sinceCommit = emptyTotals();
     commitStarted = performance.now();
@@ -327,6 +333,8 @@ export async function runLearn(args: string[]): Promise<number> {
     config: prepared.description,
     bundle: prepared.bundleName,
     continuedFrom: continuedFrom?.version ?? null,
+    /** Whether the learner's state saved with that version was restored (null: a new adapter). */
+    learnerStateResumed: resumedLearner?.resumed ?? null,
     versions: committed.map((r) => r.version),
     version: lastVersion.version,
     interactions: {
