@@ -341,7 +341,7 @@ class ChatSession {
   private norms: Record<string, number>;
   /** The version this session's adapter is (commits go on top of it only). */
   private version: number | null;
-  /** Whether the learner's state was resumed from the version the session continues; null when it starts a new adapter or does not learn. */
+  /** The line that says whether the learner's state was resumed from the version the session continues; null for a new adapter or --no-learn. */
   readonly resumeNote: string | null = null;
   private readonly sessionId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
 
