@@ -70,7 +70,7 @@ describe('imprint world / features / activations / sae / bundle / generate --ste
     const neg = texts(at('neg.jsonl'));
     assert.equal(pos.length, 16);
     assert.equal(neg.length, 16);
-    assert.deepEqual({ pos, neg }, { pos: contrastPairs('home', 'formality', 16, 3, 'formal').pos, neg: contrastPairs('home', 'formality', 16, 3, 'formal').neg });
+    assert.deepEqual({ pos, neg }, { pos: contrastPairs('home', 'formality', 16, 3, { side: 'formal' }).pos, neg: contrastPairs('home', 'formality', 16, 3, { side: 'formal' }).neg });
     pos.forEach((p, i) => {
       assert.ok(p.startsWith('<|bos|><|user|>'), 'no system turn: the style is in the reply only');
       assert.equal(prompt(p), prompt(neg[i]));

@@ -20,6 +20,13 @@ import { codingAxes, homeAxes, type CodingStyle, type ContextKind, type HomeStyl
 // other (same context kind, same phrasing draw), rendered up to the assistant tag.
 // Its last token is where the model decides how to answer, the CAA read-out point.
 //
+// The 'openings' form moves that read-out point into the reply: the same stated
+// contexts, each followed by the same first line of a reply (the one written with
+// the axis on the `opening` side). Its last token is where that line ends and the
+// style decides what comes next: a warm acknowledgement or a new line, a second
+// line or the end of a brief reply. Several axes show only there, not at the
+// first reply token, so a direction read at the assistant tag misses them.
+//
 // A binary axis contrasts its two values. The coding role axis has four: the
 // positive side is one role and the negatives cycle through the other three.
 
@@ -53,16 +60,29 @@ function pairSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-export type ContrastForm = 'replies' | 'prompts';
-export const contrastForms: readonly ContrastForm[] = ['replies', 'prompts'];
+export type ContrastForm = 'replies' | 'prompts' | 'openings';
+export const contrastForms: readonly ContrastForm[] = ['replies', 'prompts', 'openings'];
 const promptContextKinds: readonly ContextKind[] = ['profile', 'memory'];
 
-function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle, form: ContrastForm, axis: string): string {
+type Turns = ReturnType<typeof generateHomeDialogue>['turns'];
+
+function dialogueTurns(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle): Turns {
   const rng = new Random(dialogueSeed);
-  const turns = domain === 'home'
+  return domain === 'home'
     ? generateHomeDialogue(rng, { style: style as HomeStyle, stated: false, feedback: false }).turns
     // 'random' request syntax: the user's code must not follow the reply's style, or the prompts would differ.
     : generateCodingDialogue(rng, { style: style as CodingStyle, stated: false, requestSyntax: 'random', feedbackRate: 0 }).turns;
+}
+
+/** The first line of the dialogue's first assistant turn. */
+function replyOpening(turns: Turns): string {
+  const reply = turns.find((turn) => turn.role === 'assistant');
+  if (reply === undefined) throw new Error('contrastPairs: the generated dialogue has no assistant turn');
+  return reply.content.split('\n', 1)[0];
+}
+
+function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: HomeStyle | CodingStyle, form: ContrastForm, axis: string): string {
+  const turns = dialogueTurns(domain, dialogueSeed, style);
   if (form === 'replies') return renderDialogue(turns);
   // Both sides draw the context kind and phrasing from the same stream.
   const contextRng = new Random(dialogueSeed ^ 0x9e3779b9);
@@ -75,14 +95,23 @@ function renderWithStyle(domain: ContrastDomain, dialogueSeed: number, style: Ho
   return renderPrompt([{ role: 'system', content: context }, ...request]);
 }
 
-/**
- * `count` pairs along `axis`; `side` picks the positive value (default: the
- * axis's first value, e.g. "formal" is second for formality, so pass it).
- * `form` 'replies' (default) contrasts whole dialogues, 'prompts' stated contexts.
- */
-export function contrastPairs(domain: string, axis: string, count: number, seed: number, side?: string, form: ContrastForm = 'replies'): ContrastPairs {
+export interface ContrastPairOptions {
+  /** The positive value (default: the axis's first value, e.g. "formal" is second for formality, so pass it). */
+  side?: string;
+  /** 'replies' (default) contrasts whole dialogues, 'prompts' stated contexts, 'openings' stated contexts plus a reply's first line. */
+  form?: ContrastForm;
+  /** For 'openings': the axis value the shared reply opening is written with (required there, refused elsewhere). */
+  opening?: string;
+}
+
+/** `count` pairs along `axis`. */
+export function contrastPairs(domain: string, axis: string, count: number, seed: number, options: ContrastPairOptions = {}): ContrastPairs {
+  const { side, form = 'replies', opening } = options;
   const values = contrastAxisValues(domain, axis);
-  if (!contrastForms.includes(form)) throw new RangeError(`contrastPairs: unknown form "${String(form)}"; expected ${contrastForms.join(' or ')}`);
+  if (!contrastForms.includes(form)) throw new RangeError(`contrastPairs: unknown form "${String(form)}"; expected ${contrastForms.join(', ')}`);
+  if (form === 'openings' && opening === undefined) throw new RangeError(`contrastPairs: the openings form needs the value the shared reply opening is written with (one of ${values.join(', ')})`);
+  if (form !== 'openings' && opening !== undefined) throw new RangeError(`contrastPairs: an opening ("${opening}") only applies to the openings form, not ${form}`);
+  if (opening !== undefined && !values.includes(opening)) throw new RangeError(`opening "${opening}" is not a value of the ${domain} axis ${axis}; expected one of ${values.join(', ')}`);
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`contrastPairs: count must be a positive integer, got ${count}`);
   if (!Number.isFinite(seed)) throw new RangeError(`contrastPairs: seed must be a finite number, got ${seed}`);
   const posSide = side ?? values[0];
@@ -95,8 +124,11 @@ export function contrastPairs(domain: string, axis: string, count: number, seed:
     const base: Record<string, string> = domain === 'home' ? { ...randomHomeStyle(rng) } : { ...randomCodingStyle(rng) };
     const dialogueSeed = rng.nextUint32();
     const typed = domain as ContrastDomain;
-    pos.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: posSide } as unknown as HomeStyle | CodingStyle, form, axis));
-    neg.push(renderWithStyle(typed, dialogueSeed, { ...base, [axis]: negatives[i % negatives.length] } as unknown as HomeStyle | CodingStyle, form, axis));
+    const styleWith = (value: string) => ({ ...base, [axis]: value }) as unknown as HomeStyle | CodingStyle;
+    // Both sides continue with the same opening, so only the stated context differs.
+    const suffix = opening === undefined ? '' : replyOpening(dialogueTurns(typed, dialogueSeed, styleWith(opening)));
+    pos.push(renderWithStyle(typed, dialogueSeed, styleWith(posSide), form, axis) + suffix);
+    neg.push(renderWithStyle(typed, dialogueSeed, styleWith(negatives[i % negatives.length]), form, axis) + suffix);
   }
   return { pos, neg, posSide, negSide: negatives.join('|') };
 }
