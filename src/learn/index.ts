@@ -53,6 +53,12 @@ export {
   type SimulationOptions, type SimulationPoint, type SimulationResult,
 } from './simulate.js';
 export {
-  describeProofRun, lossShiftAtLevel, proofRun,
-  type KindSummary, type MatchedComparison, type ProofKind, type ProofRunOptions, type ProofRunRecord, type ProofRunResult,
+  DEFAULT_EVALUATE_AT, PROOF_KINDS, matchedComparisons, prepareProof, proofConfig, proofRun, proofRunOne, proofSettings, proofTargets,
+  summariseKind, summariseProof,
+  type KindSummary, type MatchedComparison, type ProofConfig, type ProofKind, type ProofRunOptions, type ProofRunRecord, type ProofRunResult, type ProofSettings, type ProofSetup,
 } from './proofRun.js';
+export { describeLevelRow, describeProofRun, formatLr, kindLabel } from './proofReport.js';
+export {
+  DEFAULT_LEVEL_FRACTIONS, forgettingAtLevels, gapReduction, judgeGain, lossShiftAtLevel,
+  type ForgettingAtLevel, type LevelEntry, type Trajectory,
+} from './adaptationLevels.js';

@@ -4,9 +4,11 @@ import type { CausalLm } from '../model/causalLm.js';
 import type { HomeUser } from '../world/home/users.js';
 import { loadBundleFeatureSpace } from './bundleFeatureSpace.js';
 import { type QualityDetector, buildQualityDetector, loadOrBuildQualityDetector } from './gating/qualityDetector.js';
-import type { LearnerOptions } from './learnerConfig.js';
-import type { AxisTarget } from './measure.js';
+import { type LearnerOptions, resolveLearnerConfig } from './learnerConfig.js';
+import { type AxisTarget, checkAxisTarget } from './measure.js';
 import { type SimulationPoint, simulateLearning } from './simulate.js';
+import { type ForgettingAtLevel, forgettingAtLevels, gapReduction, judgeGain, lossShiftAtLevel } from './adaptationLevels.js';
+import { formatLr } from './proofReport.js';
 
 // The proof that the learner learns (issue 6): a simulated world user whose
 // hidden preference is one axis (default: wants direct replies) talks to the
@@ -16,9 +18,14 @@ import { type SimulationPoint, simulateLearning } from './simulate.js';
 //
 // Measured with NO context in the prompt, on fixed held-out requests and
 // sampling seeds: the judge's score for the axis (the judge's confidence that a
-// reply has the wanted value, averaged over replies), before and every
-// `evaluateEvery` interactions; and the mean next-token loss on held-out general
-// text (the forgetting probe).
+// reply has the wanted value, averaged over replies), before and after chosen
+// interaction counts (`evaluateAt`); and the mean next-token loss on held-out
+// general text (the forgetting probe).
+//
+// One run is one (kind, learning rate, seed): proofRunOne. summariseProof turns
+// finished runs into the report, so a caller can save runs as they finish and
+// resume (src/eval/learnProofSuite.ts); proofRun does all of it in one call, at
+// one learning rate.
 //
 // Effect size of the rise: per seed the gain Δ = score(after) − score(before);
 // over seeds Cohen's d_z = mean(Δ) / sd(Δ); and pooled over every (seed, prompt)
@@ -33,9 +40,15 @@ import { type SimulationPoint, simulateLearning } from './simulate.js';
 // Per seed, the level both kinds reach is the smaller of their final values;
 // each kind's general-text loss shift is read where its trajectory first reaches
 // it (linear interpolation between measurements, which are dense early on). The
-// same-steps shift (after all interactions) is reported too.
+// same-steps shift (after all interactions) is reported too. Over a
+// learning-rate sweep, the level table (adaptationLevels.ts) compares each kind
+// at its best learning rate for each level.
 
 export type ProofKind = 'write' | 'lora';
+export const PROOF_KINDS: readonly ProofKind[] = ['write', 'lora'];
+
+/** Measured after these interaction counts (dense early, where plain LoRA moves fastest), capped at the run's length. */
+export const DEFAULT_EVALUATE_AT: readonly number[] = [0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50];
 
 export interface ProofRunOptions {
   model: CausalLm;
@@ -56,17 +69,42 @@ export interface ProofRunOptions {
   log?: (line: string) => void;
 }
 
+/** What every run of a proof shares: the model, the bundle's space, the adapted layers, the gate's quality detector. */
+export interface ProofSetup {
+  model: CausalLm;
+  tokenizer: TextTokenizer;
+  space: FeatureSpace;
+  layers: number[];
+  modules: string[];
+  quality: QualityDetector;
+}
+
+/** How each run is made and measured (the same for every kind, learning rate and seed of a proof). */
+export interface ProofSettings {
+  interactions: number;
+  evaluateAt: number[];
+  heldOutPrompts: number;
+  generalPassages: number;
+  target: AxisTarget;
+  rank: number;
+}
+
 export interface ProofRunRecord {
   kind: ProofKind;
+  /** The learner's learning rate in this run. */
+  lr: number;
   seed: number;
   points: SimulationPoint[];
   reactions: Record<string, number>;
   steps: { trained: number; skippedByGate: number; nonFinite: number };
   stepMsMedian: number;
+  wallMs: number;
 }
 
 export interface KindSummary {
   kind: ProofKind;
+  lr: number;
+  seeds: number[];
   gapBefore: number;
   gapAfter: number;
   judgeBefore: number;
@@ -87,6 +125,8 @@ export interface KindSummary {
 
 export interface MatchedComparison {
   seed: number;
+  /** Both kinds ran at this learning rate. */
+  lr: number;
   /** 'teacher gap' (reduction of KL to the in-context teacher) or 'judge gain'. */
   level: 'teacher gap' | 'judge gain';
   /** The level both kinds reached. */
@@ -94,11 +134,34 @@ export interface MatchedComparison {
   lossShift: Record<ProofKind, number>;
 }
 
+export interface ProofConfig {
+  model: string;
+  bundle: string;
+  hookPoint: string;
+  directions: number;
+  target: AxisTarget;
+  kinds: ProofKind[];
+  lrs: number[];
+  seeds: number[];
+  interactions: number;
+  evaluateAt: number[];
+  heldOutPrompts: number;
+  generalPassages: number;
+  rank: number;
+  layers: number[];
+  modules: string[];
+  /** The learner's options apart from the learning rate, which each run records. */
+  learner: LearnerOptions;
+}
+
 export interface ProofRunResult {
-  config: { model: string; bundle: string; hookPoint: string; directions: number; target: AxisTarget; seeds: number[]; interactions: number; rank: number; layers: number[]; modules: string[]; learner: LearnerOptions };
+  config: ProofConfig;
   runs: ProofRunRecord[];
-  summary: Partial<Record<ProofKind, KindSummary>>;
+  /** One per kind and learning rate, over its seeds. */
+  summary: KindSummary[];
   matched: MatchedComparison[];
+  /** Forgetting at equal teacher-gap reduction, each kind at its best learning rate (adaptationLevels.ts). */
+  levels: ForgettingAtLevel[];
 }
 
 function mean(xs: readonly number[]): number {
@@ -116,103 +179,140 @@ function medianOf(xs: readonly number[]): number {
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** The general-text loss shift where `progress` (per point, 0 at the start) first reaches `level`, interpolated. */
-export function lossShiftAtLevel(points: readonly SimulationPoint[], progress: readonly number[], level: number): number {
-  const l = points.map((p) => p.generalLoss - points[0].generalLoss);
-  for (let i = 1; i < points.length; i++) {
-    if (progress[i] >= level) {
-      const span = progress[i] - progress[i - 1];
-      const t = span > 0 ? Math.min(1, Math.max(0, (level - progress[i - 1]) / span)) : 1;
-      return l[i - 1] + t * (l[i] - l[i - 1]);
-    }
-  }
-  return l[l.length - 1];
+/** The adapted layers: the ones a write-constrained adapter may use for this space, o_proj and down_proj of each (plain LoRA gets the same). */
+export function proofTargets(space: FeatureSpace): { layers: number[]; modules: string[] } {
+  // Writes must land at or before the hook point (src/adapt/spaces.ts): layers 0..H for blocks.H.post, 0..H-1 for .pre.
+  const hook = /^blocks\.(\d+)\.(pre|post)$/.exec(space.hookPoint);
+  if (hook === null) throw new RangeError(`the proof run needs a bundle at a block's residual stream (blocks.N.pre or blocks.N.post); bundle "${space.name}" is at ${space.hookPoint}`);
+  const layers = Array.from({ length: Number(hook[1]) + (hook[2] === 'post' ? 1 : 0) }, (_, i) => i);
+  if (layers.length === 0) throw new RangeError(`bundle "${space.name}" is at ${space.hookPoint}: no layer writes the residual stream before it, so a write-constrained adapter has nowhere to go`);
+  return { layers, modules: ['o_proj', 'down_proj'] };
 }
 
-const judgeGain = (points: readonly SimulationPoint[]) => points.map((p) => p.judge.meanScore - points[0].judge.meanScore);
-const gapReduction = (points: readonly SimulationPoint[]) => points.map((p) => points[0].teacherGap - p.teacherGap);
-
-export async function proofRun(options: ProofRunOptions): Promise<ProofRunResult> {
+/** `space`: the bundle's space when the caller has loaded it already (it is read from `bundlePath` otherwise). */
+export function prepareProof(options: Pick<ProofRunOptions, 'model' | 'tokenizer' | 'bundlePath' | 'qualityCache'> & { space?: FeatureSpace }): ProofSetup {
   const { model, tokenizer } = options;
-  const seeds = options.seeds ?? [1, 2, 3];
-  const interactions = options.interactions ?? 50;
-  const target = options.target ?? { axis: 'directness', wanted: 'direct' };
-  const rank = options.rank ?? 4;
-  const kinds = options.kinds ?? ['write', 'lora'];
-  const log = options.log ?? (() => {});
-  const space: FeatureSpace = loadBundleFeatureSpace(options.bundlePath, model);
-  // Writes must land at or before the hook point (src/adapt/spaces.ts): layers 0..H for blocks.H.post, 0..H-1 for .pre.
-  const [, hookLayer, where] = /^blocks\.(\d+)\.(pre|post)$/.exec(space.hookPoint)!;
-  const layers = Array.from({ length: Number(hookLayer) + (where === 'post' ? 1 : 0) }, (_, i) => i);
-  const modules = ['o_proj', 'down_proj'];
+  const space: FeatureSpace = options.space ?? loadBundleFeatureSpace(options.bundlePath, model);
+  const { layers, modules } = proofTargets(space);
   const quality: QualityDetector = options.qualityCache !== undefined
     ? loadOrBuildQualityDetector(options.qualityCache, model, tokenizer, space.hookPoint)
     : buildQualityDetector(model, tokenizer, space.hookPoint);
-  const evaluateAt = [...new Set([...(options.evaluateAt ?? [0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50]).filter((n) => n <= interactions), 0, interactions])].sort((a, b) => a - b);
-  const runs: ProofRunRecord[] = [];
-  for (const seed of seeds) {
-    for (const kind of kinds) {
-      const adapters = AdapterSet.create(model, { seed, adapters: [{ kind, rank, target: { modules, layers } }] }, space);
-      const user: HomeUser = { id: `proof-user-${seed}`, preferences: { [target.axis]: target.wanted }, statesPreferenceRate: 0.3 };
-      const started = performance.now();
-      const result = await simulateLearning({
-        model, tokenizer, adapters, quality, user, target, interactions, evaluateAt, seed,
-        heldOutPrompts: options.heldOutPrompts ?? 32, generalPassages: options.generalPassages ?? 24, learner: options.learner,
-        onPoint: (p) => log(`${kind} seed ${seed} after ${p.interactions}: judge ${p.judge.meanScore.toFixed(3)} (rate ${p.judge.rate.toFixed(2)}), teacher gap ${p.teacherGap.toFixed(4)}, general-text loss ${p.generalLoss.toFixed(4)}`),
-      });
-      log(`${kind} seed ${seed}: ${((performance.now() - started) / 1000).toFixed(0)} s, steps trained ${result.steps.trained}, gated ${result.steps.skippedByGate}, reactions ${JSON.stringify(result.reactions)}`);
-      runs.push({ kind, seed, points: result.points, reactions: result.reactions, steps: result.steps, stepMsMedian: medianOf(result.stepMs) });
-    }
-  }
+  return { model, tokenizer, space, layers, modules, quality };
+}
 
-  const summary: ProofRunResult['summary'] = {};
-  for (const kind of kinds) {
-    const mine = runs.filter((r) => r.kind === kind);
-    const first = mine.map((r) => r.points[0]);
-    const last = mine.map((r) => r.points[r.points.length - 1]);
-    const gains = mine.map((_, i) => last[i].judge.meanScore - first[i].judge.meanScore);
-    const differences = mine.flatMap((_, i) => last[i].judge.scores.map((s, j) => s - first[i].judge.scores[j]));
-    const se = sd(differences) / Math.sqrt(differences.length);
-    const lossShifts = mine.map((_, i) => last[i].generalLoss - first[i].generalLoss);
-    summary[kind] = {
-      kind, gapBefore: mean(first.map((p) => p.teacherGap)), gapAfter: mean(last.map((p) => p.teacherGap)), judgeBefore: mean(first.map((p) => p.judge.meanScore)), judgeAfter: mean(last.map((p) => p.judge.meanScore)),
-      gains, gainMean: mean(gains), gainSd: sd(gains), cohenDz: mean(gains) / sd(gains),
-      pooled: { n: differences.length, meanDifference: mean(differences), standardError: se, z: mean(differences) / se },
-      rateBefore: mean(first.map((p) => p.judge.rate)), rateAfter: mean(last.map((p) => p.judge.rate)),
-      lossShifts, lossShiftMean: mean(lossShifts),
-    };
-  }
-  const matched: MatchedComparison[] = [];
-  if (kinds.includes('write') && kinds.includes('lora')) {
-    for (const seed of seeds) {
-      const fc = runs.find((r) => r.kind === 'write' && r.seed === seed)!;
-      const lora = runs.find((r) => r.kind === 'lora' && r.seed === seed)!;
-      for (const [level, progressOf] of [['teacher gap', gapReduction], ['judge gain', judgeGain]] as const) {
-        const pf = progressOf(fc.points);
-        const pl = progressOf(lora.points);
-        const value = Math.min(pf[pf.length - 1], pl[pl.length - 1]);
-        if (!(value > 0)) continue;
-        matched.push({ seed, level, value, lossShift: { write: lossShiftAtLevel(fc.points, pf, value), lora: lossShiftAtLevel(lora.points, pl, value) } });
-      }
-    }
-  }
+export function proofSettings(options: Partial<Pick<ProofRunOptions, 'interactions' | 'evaluateAt' | 'heldOutPrompts' | 'generalPassages' | 'target' | 'rank'>>): ProofSettings {
+  const interactions = options.interactions ?? 50;
+  if (!Number.isSafeInteger(interactions) || interactions < 1) throw new RangeError(`proof run: interactions must be an integer >= 1, got ${interactions}`);
+  const target = options.target ?? { axis: 'directness', wanted: 'direct' };
+  checkAxisTarget(target);
+  const evaluateAt = [...new Set([...(options.evaluateAt ?? DEFAULT_EVALUATE_AT).filter((n) => n <= interactions), 0, interactions])].sort((a, b) => a - b);
+  return { interactions, evaluateAt, heldOutPrompts: options.heldOutPrompts ?? 32, generalPassages: options.generalPassages ?? 24, target, rank: options.rank ?? 4 };
+}
+
+/**
+ * One proof run: a fresh adapter of `kind`, one simulated user of `seed`, the learner at `learner` (its lr included).
+ * `log` gets a line per measurement (with the point) and one when the run ends (without).
+ */
+export async function proofRunOne(
+  setup: ProofSetup, settings: ProofSettings, run: { kind: ProofKind; seed: number; learner?: LearnerOptions },
+  log: (line: string, point?: SimulationPoint) => void = () => {},
+): Promise<ProofRunRecord> {
+  const { model, tokenizer, space } = setup;
+  const { kind, seed } = run;
+  const { target, interactions } = settings;
+  const lr = resolveLearnerConfig(run.learner).lr;
+  const name = `${kind} lr ${formatLr(lr)} seed ${seed}`;
+  const adapters = AdapterSet.create(model, { seed, adapters: [{ kind, rank: settings.rank, target: { modules: setup.modules, layers: setup.layers } }] }, space);
+  const user: HomeUser = { id: `proof-user-${seed}`, preferences: { [target.axis]: target.wanted }, statesPreferenceRate: 0.3 };
+  const started = performance.now();
+  const result = await simulateLearning({
+    model, tokenizer, adapters, quality: setup.quality, user, target, interactions, evaluateAt: settings.evaluateAt, seed,
+    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, learner: run.learner,
+    onPoint: (p) => log(`${name} after ${p.interactions}: judge ${p.judge.meanScore.toFixed(3)} (rate ${p.judge.rate.toFixed(2)}), teacher gap ${p.teacherGap.toFixed(4)}, general-text loss ${p.generalLoss.toFixed(4)}`, p),
+  });
+  const wallMs = performance.now() - started;
+  log(`${name}: ${(wallMs / 1000).toFixed(0)} s, steps trained ${result.steps.trained}, gated ${result.steps.skippedByGate}, reactions ${JSON.stringify(result.reactions)}`);
+  return { kind, lr, seed, points: result.points, reactions: result.reactions, steps: result.steps, stepMsMedian: medianOf(result.stepMs), wallMs };
+}
+
+export function proofConfig(setup: Pick<ProofSetup, 'model' | 'space' | 'layers' | 'modules'>, settings: ProofSettings, grid: { kinds: ProofKind[]; lrs: number[]; seeds: number[] }, learner: LearnerOptions = {}): ProofConfig {
+  const { lr: _lr, ...rest } = learner;
   return {
-    config: { model: model.spec.modelType, bundle: space.name, hookPoint: space.hookPoint, directions: space.basis.rank, target, seeds, interactions, rank, layers, modules, learner: options.learner ?? {} },
-    runs, summary, matched,
+    model: setup.model.spec.modelType, bundle: setup.space.name, hookPoint: setup.space.hookPoint, directions: setup.space.basis.rank, target: settings.target,
+    kinds: grid.kinds, lrs: grid.lrs, seeds: grid.seeds, interactions: settings.interactions, evaluateAt: settings.evaluateAt,
+    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, rank: settings.rank, layers: setup.layers, modules: setup.modules, learner: rest,
   };
 }
 
-/** A short plain-text report of a proof run. */
-export function describeProofRun(result: ProofRunResult): string {
-  const lines: string[] = [];
-  const c = result.config;
-  lines.push(`proof run: ${c.target.axis}=${c.target.wanted}, ${c.interactions} interactions, seeds ${c.seeds.join(', ')}; bundle ${c.bundle} (${c.directions} directions at ${c.hookPoint}); rank ${c.rank} on ${c.modules.join('+')} layers ${c.layers.join(',')}`);
-  for (const s of Object.values(result.summary)) {
-    if (s === undefined) continue;
-    lines.push(`${s.kind === 'write' ? 'FC-LoRA (write)' : 'plain LoRA'}: teacher gap ${s.gapBefore.toFixed(4)} → ${s.gapAfter.toFixed(4)}; judge ${s.judgeBefore.toFixed(3)} → ${s.judgeAfter.toFixed(3)} (rate ${s.rateBefore.toFixed(2)} → ${s.rateAfter.toFixed(2)}); gain per seed ${s.gains.map((g) => g.toFixed(3)).join(', ')}, mean ${s.gainMean.toFixed(3)} ± ${s.gainSd.toFixed(3)} (sd), d_z ${s.cohenDz.toFixed(2)}; pooled paired z ${s.pooled.z.toFixed(1)} over ${s.pooled.n} prompt pairs; general-text loss shift ${s.lossShifts.map((l) => (l >= 0 ? '+' : '') + l.toFixed(4)).join(', ')} (mean ${s.lossShiftMean >= 0 ? '+' : ''}${s.lossShiftMean.toFixed(4)} nats/token)`);
+/** The seeds' before/after statistics of one kind at one learning rate. */
+export function summariseKind(kind: ProofKind, lr: number, runs: readonly ProofRunRecord[]): KindSummary {
+  const mine = runs.filter((r) => r.kind === kind && r.lr === lr);
+  if (mine.length === 0) throw new RangeError(`summariseKind: no ${kind} run at lr ${formatLr(lr)}`);
+  const first = mine.map((r) => r.points[0]);
+  const last = mine.map((r) => r.points[r.points.length - 1]);
+  const gains = mine.map((_, i) => last[i].judge.meanScore - first[i].judge.meanScore);
+  const differences = mine.flatMap((_, i) => last[i].judge.scores.map((s, j) => s - first[i].judge.scores[j]));
+  const se = sd(differences) / Math.sqrt(differences.length);
+  const lossShifts = mine.map((_, i) => last[i].generalLoss - first[i].generalLoss);
+  return {
+    kind, lr, seeds: mine.map((r) => r.seed),
+    gapBefore: mean(first.map((p) => p.teacherGap)), gapAfter: mean(last.map((p) => p.teacherGap)), judgeBefore: mean(first.map((p) => p.judge.meanScore)), judgeAfter: mean(last.map((p) => p.judge.meanScore)),
+    gains, gainMean: mean(gains), gainSd: sd(gains), cohenDz: mean(gains) / sd(gains),
+    pooled: { n: differences.length, meanDifference: mean(differences), standardError: se, z: mean(differences) / se },
+    rateBefore: mean(first.map((p) => p.judge.rate)), rateAfter: mean(last.map((p) => p.judge.rate)),
+    lossShifts, lossShiftMean: mean(lossShifts),
+  };
+}
+
+// Per seed and learning rate, the level both kinds reach is the smaller of their
+// final values; each kind's loss shift is read where it first reaches it. At one
+// learning rate this favours the faster kind (see adaptationLevels.ts); the
+// level table is the comparison that holds across a sweep.
+export function matchedComparisons(runs: readonly ProofRunRecord[]): MatchedComparison[] {
+  const matched: MatchedComparison[] = [];
+  for (const fc of runs.filter((r) => r.kind === 'write')) {
+    const lora = runs.find((r) => r.kind === 'lora' && r.seed === fc.seed && r.lr === fc.lr);
+    if (lora === undefined) continue;
+    for (const [level, progressOf] of [['teacher gap', gapReduction], ['judge gain', judgeGain]] as const) {
+      const pf = progressOf(fc.points);
+      const pl = progressOf(lora.points);
+      const value = Math.min(pf[pf.length - 1], pl[pl.length - 1]);
+      if (!(value > 0)) continue;
+      matched.push({ seed: fc.seed, lr: fc.lr, level, value, lossShift: { write: lossShiftAtLevel(fc.points, pf, value), lora: lossShiftAtLevel(lora.points, pl, value) } });
+    }
   }
-  for (const m of result.matched) {
-    lines.push(`seed ${m.seed}, at equal ${m.level} ${m.value.toFixed(3)}: general-text loss shift FC-LoRA ${m.lossShift.write.toFixed(4)}, plain LoRA ${m.lossShift.lora.toFixed(4)}`);
+  return matched.sort((a, b) => a.lr - b.lr || a.seed - b.seed);
+}
+
+/** Summaries, matched comparisons and the level table over finished runs (in the config's kind, lr, seed order). */
+export function summariseProof(config: ProofConfig, runs: readonly ProofRunRecord[]): ProofRunResult {
+  const ordered: ProofRunRecord[] = [];
+  for (const kind of config.kinds) {
+    for (const lr of config.lrs) {
+      for (const seed of config.seeds) {
+        const run = runs.find((r) => r.kind === kind && r.lr === lr && r.seed === seed);
+        if (run !== undefined) ordered.push(run);
+      }
+    }
   }
-  return lines.join('\n');
+  const summary: KindSummary[] = [];
+  for (const kind of config.kinds) {
+    for (const lr of config.lrs) {
+      if (ordered.some((r) => r.kind === kind && r.lr === lr)) summary.push(summariseKind(kind, lr, ordered));
+    }
+  }
+  return { config, runs: ordered, summary, matched: matchedComparisons(ordered), levels: forgettingAtLevels(ordered) };
+}
+
+export async function proofRun(options: ProofRunOptions): Promise<ProofRunResult> {
+  const settings = proofSettings(options);
+  const setup = prepareProof(options);
+  const seeds = options.seeds ?? [1, 2, 3];
+  const kinds = options.kinds ?? [...PROOF_KINDS];
+  const lr = resolveLearnerConfig(options.learner).lr;
+  const runs: ProofRunRecord[] = [];
+  for (const seed of seeds) {
+    for (const kind of kinds) runs.push(await proofRunOne(setup, settings, { kind, seed, learner: options.learner }, (line) => options.log?.(line)));
+  }
+  return summariseProof(proofConfig(setup, settings, { kinds, lrs: [lr], seeds }, options.learner), runs);
 }
