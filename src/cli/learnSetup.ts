@@ -196,6 +196,11 @@ function describeLayers(layers: readonly number[]): string {
   return contiguous && layers.length > 2 ? `${layers[0]}..${layers[layers.length - 1]}` : layers.join(',');
 }
 
+/** A --bundle value (a name, looked up in the model's bundles/ and then the shipped model's, or a path) as an absolute path. */
+export function resolveBundlePath(modelDir: string, ref: string): string {
+  return resolve(resolveBundleArgument(ref, [...new Set([modelDir, shippedModelDir()])]));
+}
+
 export interface ExistingStore {
   store: AdapterStore;
   version: number;
@@ -259,7 +264,7 @@ export function prepareAdapter(options: PrepareOptions): PreparedAdapter {
   let bundle: Bundle;
   let space: FeatureSpace;
   try {
-    bundlePath = resolve(resolveBundleArgument(bundleRef, [...new Set([loaded.dir, shippedModelDir()])]));
+    bundlePath = resolveBundlePath(loaded.dir, bundleRef);
     bundle = loadBundle(bundlePath).bundle;
     space = loadBundleFeatureSpace(bundlePath, loaded.model);
   } catch (error) {
