@@ -26,7 +26,7 @@ const commands: Record<string, Command> = {
   logits: { summary: 'next-token log-probabilities of a text (--json for other tools)', run: runLogits },
   convert: { summary: 'export a model directory to another format (--to gguf)', run: runConvert },
   pretrain: { summary: 'pretrain the shipped model from scratch on the generated world (--resume to continue)', run: runPretrain },
-  eval: { summary: 'evaluate a model: --suite base runs the base probes of the shipped model', run: runEval },
+  eval: { summary: 'evaluate a model: --suite base (the base probes) or --suite learn-proof (the learner\'s proof, FC-LoRA against LoRA)', run: runEval },
   world: { summary: 'data from the generated world: pairs writes contrastive pairs along a style axis', run: runWorld },
   activations: { summary: 'store the residual stream of a corpus at hook points as a sharded dataset', run: runActivations },
   sae: { summary: 'sparse autoencoders: train (TopK, SAELens format), eval, show a latent', run: runSae },
