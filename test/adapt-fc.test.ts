@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AdapterSet, AdapterSpaceError, type AdapterSetConfig, type FeatureSpace, featureSpaceFromDirections } from '../src/adapt/index.js';
+import { AdapterSet, AdapterSpaceError, type AdapterSetConfig, type FeatureSpace, featureSpaceFromDirections, layersWritingBefore } from '../src/adapt/index.js';
 import { CausalLm } from '../src/model/causalLm.js';
 import type { HookPointName } from '../src/model/hooks.js';
 import { AdamW, Random, Tape, Tensor, createReferenceBackend, mul, sum, withBackend } from '../src/tensor/index.js';
@@ -289,6 +289,17 @@ describe('space rules', () => {
       return true;
     });
   };
+
+  test('the layers a write may go on are those landing at or before the hook point, and each of them is accepted', () => {
+    assert.deepEqual(layersWritingBefore('blocks.5.post', 6), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(layersWritingBefore('blocks.3.pre', 6), [0, 1, 2]);
+    assert.deepEqual(layersWritingBefore('blocks.0.pre', 6), []);
+    assert.throws(() => layersWritingBefore('blocks.6.post', 6), /names layer 6, but the model has 6 layers/);
+    const layers = layersWritingBefore('blocks.0.post', model.spec.layers);
+    assert.deepEqual(layers, [0]);
+    assert.doesNotThrow(() => AdapterSet.create(model, { adapters: [{ kind: 'write', target: { modules: ['o_proj', 'down_proj'], layers }, rank: 2 }] }, space));
+    refuse({ adapters: [{ kind: 'write', target: { modules: ['o_proj'], layers: [1] }, rank: 2 }] }, /before|after|hook point/);
+  });
 
   test('write-constrained on a layer that does not write the stream: refused, naming its spaces', () => {
     refuse({ adapters: [{ kind: 'write', target: { modules: ['q_proj'], layers: [1] }, rank: 2 }] },

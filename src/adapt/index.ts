@@ -21,7 +21,7 @@ export { normReport, type AdapterNorm, type AdapterNormReport } from './normRepo
 export { createReadConstrained, readDirections, type ReadConstrainedOptions, type ReadDirections } from './readConstrained.js';
 export { RepresentationEdit, createRepresentationEdit } from './representationEdit.js';
 export { linearSites, streamPosition, type InputNorm, type LinearRole, type LinearSite } from './sites.js';
-export { AdapterSpaceError, featureProbe, mapReadDirections, readMap, writeBasis, type ReadMap } from './spaces.js';
+export { AdapterSpaceError, featureProbe, layersWritingBefore, mapReadDirections, readMap, writeBasis, type ReadMap } from './spaces.js';
 export {
   ADAPTER_STATE_FORMAT, ADAPTER_STATE_VERSION,
   type AdapterSetState, type AdapterStateConfig, type DecodeOptions, type LinearAdapterState, type ResidualSiteState,

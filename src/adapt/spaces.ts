@@ -1,4 +1,5 @@
 import type { FeatureGeometry } from './featureSpace.js';
+import { parseHookPoint } from '../model/hooks.js';
 import { orthonormalColumns } from './matrices.js';
 import { type LinearSite, describePosition, streamPosition } from './sites.js';
 
@@ -38,6 +39,12 @@ export class AdapterSpaceError extends RangeError {
     super(message);
     this.name = 'AdapterSpaceError';
   }
+}
+
+/** The layers whose writes land at or before `hookPoint` (blocks.H.post: 0..H; blocks.H.pre: 0..H-1): where a write-side adapter may go. */
+export function layersWritingBefore(hookPoint: string, layerCount: number): number[] {
+  const { layer, where } = parseHookPoint(hookPoint, layerCount);
+  return Array.from({ length: layer + (where === 'post' ? 1 : 0) }, (_, i) => i);
 }
 
 const WRITE_LAYERS = 'a layer that writes the residual stream as it is (the attention output o_proj / attn.c_proj or the MLP down_proj / mlp.c_proj of a pre-norm block)';

@@ -1,4 +1,4 @@
-import { AdapterSet } from '../adapt/index.js';
+import { AdapterSet, layersWritingBefore } from '../adapt/index.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { type QualityDetector, OnlineLearner, buildQualityDetector, loadBundleFeatureSpace, worldChatEncoding } from '../learn/index.js';
 import type { CausalLm } from '../model/causalLm.js';
@@ -6,8 +6,8 @@ import { median } from './stats.js';
 
 // learn_step_ms: the median wall time of one online-learner step on the shipped
 // model, with the assistant-style bundle and a write-constrained FC-LoRA (rank 4)
-// on o_proj and down_proj of layers 0..3 (the layers whose writes land at or
-// before the bundle's hook point blocks.3.post; src/adapt/spaces.ts).
+// on o_proj and down_proj of every layer whose writes land at or before the
+// bundle's hook point (src/adapt/spaces.ts), as imprint learn chooses by default.
 //
 // The step is the learner's own step() on an experience whose context the
 // student does not see, so it distils: the student samples 64 tokens (stop
@@ -44,7 +44,7 @@ export function learnStepPerf(options: LearnPerfOptions): LearnPerfResult {
   const warmup = options.warmup ?? 2;
   const sampleTokens = options.sampleTokens ?? 64;
   const space = loadBundleFeatureSpace(options.bundlePath, model);
-  const layers = Array.from({ length: Math.min(4, model.spec.layers) }, (_, i) => i);
+  const layers = layersWritingBefore(space.hookPoint, model.spec.layers);
   const adapters = AdapterSet.create(model, { seed: 1, adapters: [{ kind: 'write', rank: 4, target: { modules: ['o_proj', 'down_proj'], layers } }] }, space);
   const quality: QualityDetector | null = options.quality === true ? buildQualityDetector(model, tokenizer, space.hookPoint) : null;
   const encoding = { ...worldChatEncoding(tokenizer), stopTokenIds: [] };
