@@ -25,7 +25,7 @@ const signed = (x: number, digits = 4) => `${x >= 0 ? '+' : ''}${small(x, digits
 export function describeProofRun(result: ProofRunResult): string {
   const lines: string[] = [];
   const c = result.config;
-  lines.push(`proof run: ${c.target.axis}=${c.target.wanted}, ${c.interactions} interactions, seeds ${c.seeds.join(', ')}, lr ${c.lrs.map(formatLr).join(', ')}; bundle ${c.bundle} (${c.directions} directions at ${c.hookPoint}); rank ${c.rank} on ${c.modules.join('+')} layers ${c.layers.join(',')}`);
+  lines.push(`proof run: ${c.target.axis}=${c.target.wanted}, ${c.interactions} interaction${c.interactions === 1 ? '' : 's'}, seeds ${c.seeds.join(', ')}, lr ${c.lrs.map(formatLr).join(', ')}; bundle ${c.bundle} (${c.directions} directions at ${c.hookPoint}); rank ${c.rank} on ${c.modules.join('+')} layers ${c.layers.join(',')}`);
   for (const s of result.summary) {
     lines.push(`${s.kind === 'write' ? 'FC-LoRA (write)' : 'plain LoRA'} lr ${formatLr(s.lr)}: teacher gap ${small(s.gapBefore)} → ${small(s.gapAfter)}; judge ${s.judgeBefore.toFixed(3)} → ${s.judgeAfter.toFixed(3)} (rate ${s.rateBefore.toFixed(2)} → ${s.rateAfter.toFixed(2)}); gain per seed ${s.gains.map((g) => g.toFixed(3)).join(', ')}, mean ${s.gainMean.toFixed(3)} ± ${s.gainSd.toFixed(3)} (sd), d_z ${s.cohenDz.toFixed(2)}; pooled paired z ${s.pooled.z.toFixed(1)} over ${s.pooled.n} prompt pairs; general-text loss shift ${s.lossShifts.map((l) => signed(l)).join(', ')} (mean ${signed(s.lossShiftMean)} nats/token)`);
   }
