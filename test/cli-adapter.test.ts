@@ -136,6 +136,8 @@ describe('imprint adapter show', () => {
     assert.deepEqual(shown.bundle, { name: 'tone', hookPoint: 'blocks.0.post', features: ['formal', 'warm', 'brief'] });
     assert.deepEqual(shown.config, config);
     assert.deepEqual(shown.metrics, { loss: 1.5, gate: { weight: 0.8 } });
+    assert.equal(shown.learner, null, 'committed without a learner state');
+    assert.match(ok('adapter', 'show', dir, '--version', '1'), /learner state: none \(a learner continuing from this version starts a fresh optimiser\)/);
     // The linear adapters with their modules and ranks (the residual LoRA beside the write adapter has rank 1).
     const adapters = shown.adapters.map((a: { module: string; kind: string; role: string; rank: number }) => [a.module, a.role === 'residual' ? 'residual' : a.kind, a.rank]);
     assert.deepEqual(adapters, [[modules[0], 'write', 2], [modules[0], 'residual', 1], [modules[1], 'lora', 2]]);

@@ -98,6 +98,12 @@ describe('imprint learn', () => {
       return decodeLearnerState(saved.state, saved.path);
     };
     assert.equal(learnerState(1).steps, 3, 'the version carries the learner\'s state');
+    // imprint adapter show says what the saved state holds (and --json carries it).
+    const show = spawnSync(process.execPath, [cli, 'adapter', 'show', out, '--version', '1'], { encoding: 'utf8' });
+    assert.equal(show.status, 0, show.stderr);
+    assert.match(show.stdout, /learner state: .*learner\.safetensors, \d+ bytes \(checked\): 3 steps, AdamW step \d+, \d+ replay items?/);
+    const shownJson = JSON.parse(spawnSync(process.execPath, [cli, 'adapter', 'show', out, '--version', '1', '--json'], { encoding: 'utf8' }).stdout) as { learner: { steps: number } };
+    assert.equal(shownJson.learner.steps, 3);
 
     // Two more lines: --resume learns from those only, on top of version 1 (the bundle comes from the store).
     appendFileSync(file, `${examples[3]}\n${examples[4]}\n`);

@@ -4,6 +4,7 @@ import {
   type AdapterNormReport, type AdapterSpec, type AdapterStore, type AdapterVersionRecord, type VersionSummary, describeTargets,
 } from '../adapt/index.js';
 import { SafetensorsFile } from '../io/safetensors.js';
+import { decodeLearnerState } from '../learn/index.js';
 import { runAdapterExport, exportHelp } from './adapterExport.js';
 import { openStoreArgument, parseVersionFlag, resolveVersion, setOnModel } from './adapterStoreArgument.js';
 import { loadModelArgument } from './modelArgument.js';
@@ -168,6 +169,22 @@ function kindsOf(record: AdapterVersionRecord): string[] {
 
 // ---- show ----
 
+type LearnerSummary = { file: string; bytes: number; sha256: string; steps: number; adamStep: number; replayItems: number } | { file: string; problem: string };
+
+/** What version n's saved learner state holds; null when it has none. A bad file is reported, not thrown: the adapter itself is fine. */
+function learnerSummary(store: AdapterStore, version: number): LearnerSummary | null {
+  const entry = store.show(version).learner;
+  if (entry === undefined) return null;
+  const file = join(store.versionPath(version), entry.file);
+  try {
+    const saved = store.readLearnerState(version)!;
+    const state = decodeLearnerState(saved.state, saved.path);
+    return { file, bytes: entry.bytes, sha256: entry.sha256, steps: state.steps, adamStep: state.optimiser.stepCount, replayItems: state.replay.items.length };
+  } catch (error) {
+    return { file, problem: (error as Error).message };
+  }
+}
+
 interface TensorEntryInfo { name: string; dtype: string; shape: number[]; bytes: number }
 
 function runShow(args: string[]): number {
@@ -207,6 +224,7 @@ function runShow(args: string[]): number {
     featureNorms = setOnModel(state, version, dir, loaded, values.model, { bundle: values.bundle }).featureNorms();
   }
   const c = record.state;
+  const learner = learnerSummary(store, version);
   const shown = {
     store: resolve(dir),
     version,
@@ -227,6 +245,7 @@ function runShow(args: string[]): number {
     residualSites: c.residualSites.map((s) => ({ name: s.name, kind: s.kind, point: s.point, features: [...s.ids] })),
     metrics: record.metrics,
     tensors: { file: tensorPath, bytes: record.tensors.bytes, sha256: record.tensors.sha256, verified: true, entries },
+    learner,
     ...(featureNorms === undefined ? {} : { featureNorms }),
   };
   if (values.json) {
@@ -253,6 +272,11 @@ function runShow(args: string[]): number {
   const rows = [['name', 'dtype', 'shape', 'bytes']];
   for (const e of entries) rows.push([e.name, e.dtype, `[${e.shape.join(', ')}]`, String(e.bytes)]);
   lines.push(...table(rows).map((l) => `    ${l}`));
+  lines.push(learner === null
+    ? '  learner state: none (a learner continuing from this version starts a fresh optimiser)'
+    : 'problem' in learner
+      ? `  learner state: ${learner.file} cannot be used: ${learner.problem}`
+      : `  learner state: ${learner.file}, ${learner.bytes} bytes (checked): ${learner.steps} steps, AdamW step ${learner.adamStep}, ${learner.replayItems} replay item${learner.replayItems === 1 ? '' : 's'}`);
   if (featureNorms !== undefined) {
     lines.push(`  norm along each feature on --model ${values.model}:`);
     const byFeature = Object.entries(featureNorms.byFeature).sort((a, b) => b[1] - a[1]);
