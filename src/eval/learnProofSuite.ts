@@ -70,7 +70,7 @@ export async function runLearnProofSuite(options: LearnProofSuiteOptions): Promi
   const learner = { ...(options.learner ?? {}) } as LearnerOptions;
   delete learner.lr;
   const space: FeatureSpace = loadBundleFeatureSpace(options.bundlePath, model);
-  const targets = proofTargets(space);
+  const targets = proofTargets(space, model.spec.layers);
   const identity: LearnProofIdentity = {
     format: 'imprint.learn-proof', version: 1,
     model: { dir: resolve(options.modelDir), sha256: modelSha256(model) },

@@ -1,4 +1,4 @@
-import { AdapterSet, type FeatureSpace } from '../adapt/index.js';
+import { AdapterSet, type FeatureSpace, layersWritingBefore } from '../adapt/index.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLm } from '../model/causalLm.js';
 import type { HomeUser } from '../world/home/users.js';
@@ -180,11 +180,8 @@ function medianOf(xs: readonly number[]): number {
 }
 
 /** The adapted layers: the ones a write-constrained adapter may use for this space, o_proj and down_proj of each (plain LoRA gets the same). */
-export function proofTargets(space: FeatureSpace): { layers: number[]; modules: string[] } {
-  // Writes must land at or before the hook point (src/adapt/spaces.ts): layers 0..H for blocks.H.post, 0..H-1 for .pre.
-  const hook = /^blocks\.(\d+)\.(pre|post)$/.exec(space.hookPoint);
-  if (hook === null) throw new RangeError(`the proof run needs a bundle at a block's residual stream (blocks.N.pre or blocks.N.post); bundle "${space.name}" is at ${space.hookPoint}`);
-  const layers = Array.from({ length: Number(hook[1]) + (hook[2] === 'post' ? 1 : 0) }, (_, i) => i);
+export function proofTargets(space: FeatureSpace, layerCount: number): { layers: number[]; modules: string[] } {
+  const layers = layersWritingBefore(space.hookPoint, layerCount);
   if (layers.length === 0) throw new RangeError(`bundle "${space.name}" is at ${space.hookPoint}: no layer writes the residual stream before it, so a write-constrained adapter has nowhere to go`);
   return { layers, modules: ['o_proj', 'down_proj'] };
 }
@@ -193,7 +190,7 @@ export function proofTargets(space: FeatureSpace): { layers: number[]; modules: 
 export function prepareProof(options: Pick<ProofRunOptions, 'model' | 'tokenizer' | 'bundlePath' | 'qualityCache'> & { space?: FeatureSpace }): ProofSetup {
   const { model, tokenizer } = options;
   const space: FeatureSpace = options.space ?? loadBundleFeatureSpace(options.bundlePath, model);
-  const { layers, modules } = proofTargets(space);
+  const { layers, modules } = proofTargets(space, model.spec.layers);
   const quality: QualityDetector = options.qualityCache !== undefined
     ? loadOrBuildQualityDetector(options.qualityCache, model, tokenizer, space.hookPoint)
     : buildQualityDetector(model, tokenizer, space.hookPoint);
