@@ -106,6 +106,8 @@ describe('imprint eval --suite learn-proof', () => {
     const cases: [string[], RegExp][] = [
       [['--lr', '0'], /--lr must be a comma-separated list of learning rates, each a number > 0 .*got '0'/],
       [['--lr', '1e-2,fast'], /--lr must be .*got '1e-2,fast'/],
+      [['--held-out', '0'], /--held-out must be an integer in \[1, 10000\]/],
+      [['--general', 'many'], /--general must be an integer in \[1, 10000\]/],
       [['--seeds', 'x'], /--seeds must be a comma-separated list of integers >= 0 .*got 'x'/],
       [['--seeds', '1,,2'], /--seeds must be .*got '1,,2'/],
       [['--kinds', 'write,reft'], /--kinds must be a comma-separated list of write \(FC-LoRA\) and lora \(plain LoRA\), got 'write,reft'/],

@@ -12,7 +12,7 @@ import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 
 const help = `usage: imprint eval --suite learn-proof [--model DIR] [--bundle NAME|PATH] [--seeds 1,2,3]
        [--interactions 50] [--kinds write,lora] [--rank 4] [--lr X[,X...]] [--target AXIS=VALUE]
-       [--out DIR] [--json]
+       [--held-out N] [--general N] [--out DIR] [--json]
 
 The proof that the online learner learns: a simulated home user with a hidden
 preference (default directness=direct) talks to the model for --interactions
@@ -32,6 +32,9 @@ learning rate. The shipped model takes minutes per run.
   --rank R           both kinds' rank, default 4
   --lr LIST          learner learning rates, default ${formatLr(DEFAULT_LEARNING_RATE)}
   --target AXIS=VAL  the hidden preference, default directness=direct
+  --held-out N       held-out requests the judge score and the teacher gap are measured on,
+                     default 32 (more: less noise in the matched-level comparison, slower)
+  --general N        held-out general-text passages of the forgetting probe, default 24
   --out DIR          saves every finished run to DIR/${OUTPUT_FILES.runs} (rerunning the same
                      command skips them; kinds, lrs and seeds may be added), and at the end
                      ${OUTPUT_FILES.result}, ${OUTPUT_FILES.text}, ${OUTPUT_FILES.learningCurves} and ${OUTPUT_FILES.forgetting}
@@ -80,6 +83,8 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
       rank: { type: 'string' },
       lr: { type: 'string' },
       target: { type: 'string' },
+      'held-out': { type: 'string' },
+      general: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -97,6 +102,8 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
   const rank = parseRankFlag(values.rank) ?? 4;
   const lrs = parseListFlag('lr', values.lr, asNumber((n) => Number.isFinite(n) && n > 0), 'a comma-separated list of learning rates, each a number > 0 (e.g. 1e-2,3e-3)') ?? [DEFAULT_LEARNING_RATE];
   const target = parseTargetFlag(values.target);
+  const heldOutPrompts = parseNumberFlag('held-out', values['held-out'], (n) => Number.isSafeInteger(n) && n >= 1 && n <= 10_000, 'an integer in [1, 10000]');
+  const generalPassages = parseNumberFlag('general', values.general, (n) => Number.isSafeInteger(n) && n >= 1 && n <= 10_000, 'an integer in [1, 10000]');
 
   const loaded = loadModelArgument(values.model, 'eval');
   if (loaded.tokenizer === null) throw new RangeError(`imprint eval: ${loaded.dir} has no tokenizer.json, which the simulated user's dialogues need`);
@@ -118,6 +125,7 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
   const suite = await runLearnProofSuite({
     model: loaded.model, tokenizer: loaded.tokenizer, modelDir: loaded.dir, bundlePath,
     grid: { kinds, lrs, seeds }, interactions, rank, target, outDir: values.out,
+    ...(heldOutPrompts === undefined ? {} : { heldOutPrompts }), ...(generalPassages === undefined ? {} : { generalPassages }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const { result, files } = suite;
