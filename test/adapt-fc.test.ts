@@ -3,9 +3,9 @@ import { describe, test } from 'node:test';
 import { AdapterSet, AdapterSpaceError, type AdapterSetConfig, type FeatureSpace, featureSpaceFromDirections, layersWritingBefore } from '../src/adapt/index.js';
 import { CausalLm } from '../src/model/causalLm.js';
 import type { HookPointName } from '../src/model/hooks.js';
-import { AdamW, Random, Tape, Tensor, createReferenceBackend, mul, sum, withBackend } from '../src/tensor/index.js';
+import { Random, Tensor, createReferenceBackend, withBackend } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
-import { checkGradients, logitsOf, randomize, tokens } from './support/adaptTestKit.js';
+import { checkGradients, logitsOf, randomize, tokens, trainOnRandomProbe } from './support/adaptTestKit.js';
 
 // Write- and read-constrained FC-LoRA, the residual adapter beside them and
 // gradient projection: forwards against ΔW multiplied out by hand, the subspace
@@ -114,26 +114,6 @@ function factor(set: AdapterSet, adapter: string, name: string): number[] {
   return adapterNamed(set, adapter).factors.find((f) => f.name === name)!.tensor.toArray();
 }
 
-function train(model: CausalLm, set: AdapterSet, steps: number, seed: number): void {
-  const ids = tokens(12, model.spec.vocabSize, seed);
-  const rng = new Random(seed);
-  const optimiser = new AdamW(set.parameters(), { lr: 0.05, weightDecay: 0.01 });
-  for (let step = 0; step < steps; step++) {
-    const tape = new Tape();
-    try {
-      const logits = model.forward(tape, ids, 2, 6, set.forwardOptions()).logits!;
-      const probe = tape.allocate(logits.shape);
-      rng.fillNormal(probe.data);
-      tape.backward(sum(tape, mul(tape, logits, probe)));
-    } finally {
-      tape.release();
-    }
-    set.projectGradients();
-    optimiser.step();
-    set.projectParameters();
-    optimiser.zeroGrad();
-  }
-}
 
 function frozenModel(arch: keyof typeof tinyConfigs, seed: number): CausalLm {
   const { model } = randomModel(tinyConfigs[arch], seed);
@@ -216,7 +196,7 @@ describe('write- and read-constrained FC-LoRA', () => {
         { kind: 'read', target: { modules: ['q_proj'], layers: [1] } },
       ],
     }, space);
-    train(model, set, 5, 2);
+    trainOnRandomProbe(model, set, 5, 2, 0.01);
     const u = basisVectors(space);
     const write = adapterNamed(set, 'model.layers.0.self_attn.o_proj.fc_write').deltaWeight();
     assert.ok(norm(write) > 1e-3, 'training moved the write-constrained adapter');
@@ -240,7 +220,7 @@ describe('write- and read-constrained FC-LoRA', () => {
       const set = AdapterSet.create(model, {
         seed: 4, adapters: [{ kind: 'lora', target: { modules: String.raw`model\.layers\.0\.self_attn\.o_proj|model\.layers\.1\.mlp\.gate_proj` }, rank: 3, projectGradients: project }],
       }, space);
-      train(model, set, 4, 3);
+      trainOnRandomProbe(model, set, 4, 3, 0.01);
       const gamma = model.params.get('model.layers.1.post_attention_layernorm.weight')!.toArray();
       const o = adapterNamed(set, 'model.layers.0.self_attn.o_proj.lora').deltaWeight();
       const gate = adapterNamed(set, 'model.layers.1.mlp.gate_proj.lora').deltaWeight();

@@ -5,9 +5,9 @@ import { type Bundle, type BundleFeature, modelFingerprint } from '../src/featur
 import { type SaeArchitecture, SparseAutoencoder } from '../src/features/sae/index.js';
 import type { CausalLm } from '../src/model/causalLm.js';
 import { type HookPointName, ResidualHooks } from '../src/model/hooks.js';
-import { AdamW, Random, Tape, type Tensor, createReferenceBackend, mul, sum, withBackend } from '../src/tensor/index.js';
+import { Random, type Tensor, createReferenceBackend, withBackend } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
-import { checkGradients, logitsOf, randomize, tokens } from './support/adaptTestKit.js';
+import { checkGradients, logitsOf, randomize, tokens, trainOnRandomProbe } from './support/adaptTestKit.js';
 
 // The residual-site kinds: the LoReFT-style representation edit and the feature
 // gain over a bundle's SAE latents and vectors. Forwards against hand-written
@@ -119,7 +119,7 @@ describe('representation edit (LoReFT style)', () => {
     const { model, space } = fixture('relu', 7);
     const trainedD = (project: boolean) => {
       const set = AdapterSet.create(model, { adapters: [{ kind: 'reft', projectGradients: project }] }, space);
-      train(model, set, 4, 3);
+      trainOnRandomProbe(model, set, 4, 3);
       return set.residualSites[0].parameters()[0].toArray();
     };
     const { u, rank } = space.basis;
@@ -244,24 +244,4 @@ describe('residual-site kinds and linear-layer operations', () => {
   });
 });
 
-function train(model: CausalLm, set: AdapterSet, steps: number, seed: number): void {
-  const ids = tokens(12, model.spec.vocabSize, seed);
-  const rng = new Random(seed);
-  const optimiser = new AdamW(set.parameters(), { lr: 0.05 });
-  for (let step = 0; step < steps; step++) {
-    const tape = new Tape();
-    try {
-      const logits = model.forward(tape, ids, 2, 6, set.forwardOptions()).logits!;
-      const probe = tape.allocate(logits.shape);
-      rng.fillNormal(probe.data);
-      tape.backward(sum(tape, mul(tape, logits, probe)));
-    } finally {
-      tape.release();
-    }
-    set.projectGradients();
-    optimiser.step();
-    set.projectParameters();
-    optimiser.zeroGrad();
-  }
-}
 

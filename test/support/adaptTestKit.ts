@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import type { AdapterSet } from '../../src/adapt/index.js';
 import type { CausalLm, ForwardOptions } from '../../src/model/causalLm.js';
 import { withInferenceTape } from '../../src/model/inference.js';
-import { Random, Tape, mul, sum, type Tensor } from '../../src/tensor/index.js';
+import { AdamW, Random, Tape, mul, sum, type Tensor } from '../../src/tensor/index.js';
 
 // Helpers shared by the adapter tests: token streams, logits of a forward pass,
-// random parameter values, and a finite-difference check of an adapter set's gradients.
+// random parameter values, a finite-difference check of an adapter set's gradients,
+// and a few AdamW steps on a random linear objective (to move an adapter off its init).
 
 export function tokens(n: number, vocab: number, seed: number): Int32Array {
   const rng = new Random(seed);
@@ -59,4 +60,29 @@ export function checkGradients(model: CausalLm, set: AdapterSet, ids: Int32Array
       assert.ok(Math.abs(numeric - grads[index][j]) < 1e-6 * scale, `${p.name} element ${j}: analytic ${grads[index][j]} vs finite difference ${numeric}`);
     }
   });
+}
+
+/**
+ * `steps` AdamW steps of `set` on a random linear probe of the logits of one
+ * batch, with the set's gradient and parameter projections, as the learner applies them.
+ */
+export function trainOnRandomProbe(model: CausalLm, set: AdapterSet, steps: number, seed: number, weightDecay = 0): void {
+  const ids = tokens(12, model.spec.vocabSize, seed);
+  const rng = new Random(seed);
+  const optimiser = new AdamW(set.parameters(), { lr: 0.05, weightDecay });
+  for (let step = 0; step < steps; step++) {
+    const tape = new Tape();
+    try {
+      const logits = model.forward(tape, ids, 2, 6, set.forwardOptions()).logits!;
+      const probe = tape.allocate(logits.shape);
+      rng.fillNormal(probe.data);
+      tape.backward(sum(tape, mul(tape, logits, probe)));
+    } finally {
+      tape.release();
+    }
+    set.projectGradients();
+    optimiser.step();
+    set.projectParameters();
+    optimiser.zeroGrad();
+  }
 }
