@@ -172,8 +172,8 @@ function kindsOf(record: AdapterVersionRecord): string[] {
 type LearnerSummary = { file: string; bytes: number; sha256: string; steps: number; adamStep: number; replayItems: number } | { file: string; problem: string };
 
 /** What version n's saved learner state holds; null when it has none. A bad file is reported, not thrown: the adapter itself is fine. */
-function learnerSummary(store: AdapterStore, version: number): LearnerSummary | null {
-  const entry = store.show(version).learner;
+function learnerSummary(store: AdapterStore, record: AdapterVersionRecord): LearnerSummary | null {
+  const { version, learner: entry } = record;
   if (entry === undefined) return null;
   const file = join(store.versionPath(version), entry.file);
   try {
@@ -224,7 +224,7 @@ function runShow(args: string[]): number {
     featureNorms = setOnModel(state, version, dir, loaded, values.model, { bundle: values.bundle }).featureNorms();
   }
   const c = record.state;
-  const learner = learnerSummary(store, version);
+  const learner = learnerSummary(store, record);
   const shown = {
     store: resolve(dir),
     version,
