@@ -240,6 +240,40 @@ describe('imprint learn', () => {
     assert.match(nobody.stderr, /--user nobody: no valid line of .* is for that user \(its users: maya, tobias, guest\)/);
   });
 
+  test('--features auto confines a new adapter to the features the interactions move; named ids; continuing keeps the stored ones', () => {
+    const file = fresh('features.jsonl');
+    writeFileSync(file, `${examples.slice(0, 3).join('\n')}\n`);
+    const out = fresh('store');
+    const auto = run('--bundle', 'tiny-style', '--interactions', file, '--out', out, '--features', 'auto', '--keep-features', '2', '--no-quality', '--json');
+    assert.equal(auto.status, 0, auto.stderr);
+    const line = /features: (\S+(?:, \S+)?) \(--features auto: of bundle "tiny-style", ranked on the first 3 interactions with context by how far it moves them: (.*)\)/.exec(auto.stderr);
+    assert.ok(line !== null, auto.stderr);
+    const kept = line[1].split(', ');
+    assert.ok(kept.length >= 1 && kept.length <= 2 && kept.every((id) => ['direct', 'casual', 'warm'].includes(id)), line[1]);
+    const ranked = [...line[2].matchAll(/(\w+) ([\d.]+)/g)].map((m) => m[1]);
+    assert.deepEqual(kept, ranked.slice(0, kept.length).sort((a, b) => ['direct', 'casual', 'warm'].indexOf(a) - ['direct', 'casual', 'warm'].indexOf(b)), 'the best-ranked are kept, in the bundle\'s order');
+    assert.deepEqual(AdapterStore.open(out).readState(1).state.config.features?.ids, kept);
+
+    const continued = run('--interactions', file, '--out', out, '--features', 'all', '--no-quality');
+    assert.equal(continued.status, 1);
+    assert.match(continued.stderr, new RegExp(`holds an adapter \\(version 1\\) confined to its own ${kept.length} features? \\(${kept.join(', ')}\\); --features chooses them for a new adapter only`));
+    const again = run('--interactions', file, '--out', out, '--no-quality');
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(AdapterStore.open(out).readState(2).state.config.features?.ids, kept);
+
+    const named = fresh('store');
+    const byId = run('--bundle', 'tiny-style', '--interactions', file, '--out', named, '--features', 'warm,direct', '--no-quality');
+    assert.equal(byId.status, 0, byId.stderr);
+    assert.match(byId.stderr, /features: direct, warm \(of bundle "tiny-style", as --features named them\)/);
+    assert.deepEqual(AdapterStore.open(named).readState(1).state.config.features?.ids, ['direct', 'warm']);
+
+    const noContext = fresh('plain.jsonl');
+    writeFileSync(noContext, `${JSON.stringify({ prompt: 'hi', reply: 'Hello.', reaction: { kind: 'thumbs', up: true } })}\n`);
+    const fallback = run('--bundle', 'tiny-style', '--interactions', noContext, '--out', fresh('store'), '--features', 'auto', '--no-quality');
+    assert.equal(fallback.status, 0, fallback.stderr);
+    assert.match(fallback.stderr, /features: all 3 of bundle "tiny-style" \(--features auto: no interaction carries context/);
+  });
+
   test('bad input is refused with a clear message and no store is written', () => {
     const file = fresh('good.jsonl');
     writeFileSync(file, `${examples[0]}\n`);
@@ -257,6 +291,10 @@ describe('imprint learn', () => {
     refused(/--targets q_proj cannot go on .*q_proj.* it needs a layer that writes the residual stream/, '--bundle', 'tiny-style', '--targets', 'q_proj');
     refused(/--rank does not apply to --kind gain/, '--bundle', 'tiny-style', '--kind', 'gain', '--rank', '2');
     refused(/bundle "nowhere" not found/, '--bundle', 'nowhere');
+    refused(/feature subspace of "tiny-style": it has no feature "loud" \(it has direct, casual, warm\)/, '--bundle', 'tiny-style', '--features', 'direct,loud');
+    refused(/--features does not apply to --kind lora/, '--bundle', 'tiny-style', '--kind', 'lora', '--features', 'auto');
+    refused(/--keep-features applies to --features auto, not --features all/, '--bundle', 'tiny-style', '--features', 'all', '--keep-features', '2');
+    refused(/--keep-features must be an integer >= 1, got '0'/, '--bundle', 'tiny-style', '--keep-features', '0');
     refused(/default bundle "assistant-style" cannot be used: .*pass --bundle/);
 
     const missing = run('--bundle', 'tiny-style', '--interactions', join(scratch, 'missing.jsonl'), '--out', fresh('never'));

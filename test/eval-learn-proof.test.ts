@@ -54,21 +54,24 @@ describe('imprint eval --suite learn-proof', () => {
     const first = run('--suite', 'learn-proof', '--model', modelDir, '--interactions', '2', '--seeds', '1', '--lr', '1e-2,1e-1', '--out', out, '--json');
     assert.equal(first.status, 0, first.stderr);
     // A line per measurement, with which run of how many, the time elapsed and an ETA.
-    assert.match(first.stderr, /learn-proof: 4 runs \(write,lora × lr 1e-2,1e-1 × seeds 1\), 2 interactions each/);
-    for (const [i, name] of ['write lr 1e-2 seed 1', 'lora lr 1e-2 seed 1', 'write lr 1e-1 seed 1', 'lora lr 1e-1 seed 1'].entries()) {
-      for (const at of [0, 2]) assert.match(first.stderr, new RegExp(`\\[run ${i + 1}/4\\] ${name} after ${at}: judge [\\d.]+ .* · \\d+s elapsed, ETA (unknown|\\d+s)`));
+    assert.match(first.stderr, /learn-proof: 6 runs \(write,selected,lora × lr 1e-2,1e-1 × seeds 1\), 2 interactions each/);
+    const names = ['write lr 1e-2 seed 1', 'selected lr 1e-2 seed 1', 'lora lr 1e-2 seed 1', 'write lr 1e-1 seed 1', 'selected lr 1e-1 seed 1', 'lora lr 1e-1 seed 1'];
+    for (const [i, name] of names.entries()) {
+      for (const at of [0, 2]) assert.match(first.stderr, new RegExp(`\\[run ${i + 1}/6\\] ${name} after ${at}: judge [\\d.]+ .* · \\d+s elapsed, ETA (unknown|\\d+s)`));
     }
+    // The selected kind ranks the bundle's two features on the user's interactions and keeps at least one.
+    assert.match(first.stderr, /selected lr 1e-2 seed 1: the user's features after 2 interactions: (direct|casual) [\d.]+, (direct|casual) [\d.]+; kept (direct|casual)/);
     const report = JSON.parse(first.stdout) as {
       summary: { kind: ProofKind; lr: number }[]; matched: { lr: number; seed: number }[];
       levels: { fraction: number; level: number; byKind: Record<string, { lossShift: number; lr: number } | null> }[];
       runs: { total: number; ran: number; resumed: number }; files: Record<string, string>;
     };
-    assert.deepEqual(report.summary.map((s) => `${s.kind}@${s.lr}`), ['write@0.01', 'write@0.1', 'lora@0.01', 'lora@0.1']);
-    assert.deepEqual(report.runs, { total: 4, ran: 4, resumed: 0 });
+    assert.deepEqual(report.summary.map((s) => `${s.kind}@${s.lr}`), ['write@0.01', 'write@0.1', 'selected@0.01', 'selected@0.1', 'lora@0.01', 'lora@0.1']);
+    assert.deepEqual(report.runs, { total: 6, ran: 6, resumed: 0 });
     assert.deepEqual(report.levels.map((l) => l.fraction), [0.25, 0.5, 0.75, 1]);
     for (const row of report.levels) {
       assert.ok(row.level > 0);
-      for (const kind of ['write', 'lora']) {
+      for (const kind of ['write', 'selected', 'lora']) {
         const entry = row.byKind[kind];
         assert.ok(entry !== null && Number.isFinite(entry.lossShift) && [0.01, 0.1].includes(entry.lr), `${kind} at ${row.fraction}: ${JSON.stringify(entry)}`);
       }
@@ -78,16 +81,22 @@ describe('imprint eval --suite learn-proof', () => {
 
     const saved = JSON.parse(readFileSync(join(out, 'proof-result.json'), 'utf8')) as { config: { lrs: number[]; seeds: number[] }; runs: unknown[]; levels: unknown[]; matched: unknown[] };
     assert.deepEqual(saved.config.lrs, [0.01, 0.1]);
-    assert.equal(saved.runs.length, 4);
+    assert.equal(saved.runs.length, 6);
+    const selectedRuns = (saved.runs as { kind: string; features?: string[] }[]).filter((r) => r.kind === 'selected');
+    assert.equal(selectedRuns.length, 2);
+    for (const r of selectedRuns) assert.ok(r.features !== undefined && r.features.length >= 1 && r.features.every((f) => ['direct', 'casual'].includes(f)), JSON.stringify(r.features));
     assert.deepEqual(saved.levels, report.levels);
     const text = readFileSync(join(out, 'proof.txt'), 'utf8');
     assert.match(text, /^proof run: directness=direct, 2 interactions, seeds 1, lr 1e-2, 1e-1/);
-    assert.match(text, /at gap reduction \S+ \(50%\): FC-LoRA [+-]\S+ \(lr 1e-[12]\), plain LoRA [+-]\S+ \(lr 1e-[12]\) nats\/token/);
+    assert.match(text, /at gap reduction \S+ \(50%\): FC-LoRA [+-]\S+ \(lr 1e-[12]\), FC-LoRA \(selected\) [+-]\S+ \(lr 1e-[12]\), plain LoRA [+-]\S+ \(lr 1e-[12]\) nats\/token/);
+    assert.match(text, /FC-LoRA \(selected\) lr 1e-2 seed 1: kept (direct|casual)/);
     for (const chart of ['learning-curves.svg', 'forgetting.svg']) {
       const svg = readFileSync(join(out, chart), 'utf8');
       assert.match(svg, /^<svg /);
-      for (const name of ['FC-LoRA lr 1e-2', 'FC-LoRA lr 1e-1', 'plain LoRA lr 1e-2', 'plain LoRA lr 1e-1']) assert.ok(svg.includes(`>${name}</text>`), `${chart} has the series ${name}`);
-      assert.equal(svg.match(/<path d="M[^"]+ L[^"]+"/g)?.length, 4, `${chart}: one line of two points per series`);
+      for (const name of ['FC-LoRA lr 1e-2', 'FC-LoRA lr 1e-1', 'FC-LoRA (selected) lr 1e-2', 'FC-LoRA (selected) lr 1e-1', 'plain LoRA lr 1e-2', 'plain LoRA lr 1e-1']) {
+        assert.ok(svg.includes(`>${name}</text>`), `${chart} has the series ${name}`);
+      }
+      assert.equal(svg.match(/<path d="M[^"]+ L[^"]+"/g)?.length, 6, `${chart}: one line of two points per series`);
     }
     assert.match(readFileSync(join(out, 'learning-curves.svg'), 'utf8'), />interactions</);
     assert.match(readFileSync(join(out, 'forgetting.svg'), 'utf8'), />teacher-gap reduction \(nats\/token\)</);
@@ -95,10 +104,10 @@ describe('imprint eval --suite learn-proof', () => {
     // The same command again: every run is in runs.jsonl, nothing is redone, the same report comes out.
     const again = run('--suite', 'learn-proof', '--model', modelDir, '--interactions', '2', '--seeds', '1', '--lr', '1e-2,1e-1', '--out', out, '--json');
     assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stderr, /4 already in .*runs\.jsonl, 0 to run/);
+    assert.match(again.stderr, /6 already in .*runs\.jsonl, 0 to run/);
     assert.doesNotMatch(again.stderr, /\[run /);
     const second = JSON.parse(again.stdout) as typeof report;
-    assert.deepEqual(second.runs, { total: 4, ran: 0, resumed: 4 });
+    assert.deepEqual(second.runs, { total: 6, ran: 0, resumed: 6 });
     assert.deepEqual(second.levels, report.levels);
   });
 
@@ -110,7 +119,8 @@ describe('imprint eval --suite learn-proof', () => {
       [['--general', 'many'], /--general must be an integer in \[1, 10000\]/],
       [['--seeds', 'x'], /--seeds must be a comma-separated list of integers >= 0 .*got 'x'/],
       [['--seeds', '1,,2'], /--seeds must be .*got '1,,2'/],
-      [['--kinds', 'write,reft'], /--kinds must be a comma-separated list of write \(FC-LoRA\) and lora \(plain LoRA\), got 'write,reft'/],
+      [['--kinds', 'write,reft'], /--kinds must be a comma-separated list of write \(FC-LoRA on the bundle\), selected \(FC-LoRA on the user's features\) and lora \(plain LoRA\), got 'write,reft'/],
+      [['--select-window', '0'], /--select-window must be an integer in \[1, 1000\], got '0'/],
       [['--interactions', '0'], /--interactions must be an integer in \[1, 100000\], got '0'/],
       [['--rank', '2.5'], /--rank must be an integer in \[1, 256\], got '2.5'/],
       [['--target', 'directness=loud'], /--target directness=loud: axis directness has values .* not "loud"/],

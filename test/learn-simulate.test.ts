@@ -64,3 +64,41 @@ test('the loss shift at a level interpolates where the trajectory first reaches 
   assert.ok(Math.abs(lossShiftAtLevel(points, [0, 0.2, 0.6, 0.6], 0.2) - 0.01) < 1e-12);
   assert.ok(Math.abs(lossShiftAtLevel(points, [0, 0.2, 0.3, 0.35], 0.9) - 0.02) < 1e-12, 'never reached: the last shift');
 });
+
+test('deferred adapters are built from the first window of interactions, the base model replying until then, and every buffered interaction is stepped in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-learn-sim-'));
+  try {
+    const { model, tokenizer } = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(dir, 'run'), resume: false });
+    const d = model.spec.hiddenSize;
+    const directions = new Float32Array(3 * d);
+    new Random(2).fillNormal(directions);
+    const space = featureSpaceFromDirections({ name: 'sim', hookPoint: 'blocks.1.post', width: d, ids: ['a', 'b', 'c'], directions });
+    const built: number[] = [];
+    const stepped: number[] = [];
+    const result = await simulateLearning({
+      model, tokenizer, user: { id: 'u', preferences: { directness: 'direct' }, statesPreferenceRate: 0.5 },
+      adapters: {
+        window: 2,
+        build: (experiences) => {
+          built.push(experiences.length);
+          assert.ok(experiences.every((e) => e.context !== undefined), 'every simulated interaction carries the user\'s context');
+          return AdapterSet.create(model, { seed: 1, adapters: [{ kind: 'write', rank: 2, target: { modules: ['o_proj'] } }] }, space);
+        },
+      },
+      interactions: 3, evaluateAt: [0, 1, 3], heldOutPrompts: 2, generalPassages: 2, replyMaxTokens: 8, seed: 5,
+      learner: { sampleTokens: 8 }, onStep: (_, i) => stepped.push(i),
+    });
+    assert.deepEqual(built, [2], 'built once, after the window');
+    assert.deepEqual(stepped, [1, 2, 3]);
+    assert.deepEqual(result.trace.map((t) => t.interaction), [1, 2, 3]);
+    const [p0, p1] = result.points;
+    assert.equal(p1.generalLoss, p0.generalLoss, 'after one interaction there is no adapter yet: the base model is measured');
+    assert.deepEqual(p1.judge.scores, p0.judge.scores);
+    await assert.rejects(simulateLearning({
+      model, tokenizer, user: { id: 'u', preferences: { directness: 'direct' }, statesPreferenceRate: 0.5 },
+      adapters: { window: 0, build: () => { throw new Error('not reached'); } }, interactions: 1, heldOutPrompts: 1, generalPassages: 1,
+    }), /window must be an integer >= 1, got 0/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

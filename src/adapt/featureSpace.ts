@@ -97,3 +97,24 @@ export function featureSpaceFromDirections(input: DirectionsInput): FeatureSpace
   const basis = orthonormalBasis({ ids, width, data: directions }, { tolerance: input.tolerance });
   return { name, hookPoint, width, ids: [...ids], directions, basis, encoders };
 }
+
+/**
+ * The same space restricted to some of its features (in the space's own order),
+ * with their encoders: a user's adapter confined to the features their
+ * interactions move (learn/featureSelection.ts). The name stays the bundle's, so
+ * a stored adapter still says which bundle its directions came from.
+ */
+export function featureSubspace(space: FeatureSpace, ids: readonly string[]): FeatureSpace {
+  if (ids.length === 0) throw new RangeError(`feature subspace of "${space.name}": name at least one feature`);
+  const wanted = new Set(ids);
+  for (const id of wanted) {
+    if (!space.ids.includes(id)) throw new RangeError(`feature subspace of "${space.name}": it has no feature "${id}" (it has ${space.ids.join(', ')})`);
+  }
+  const keep = space.ids.flatMap((id, i) => (wanted.has(id) ? [i] : []));
+  const { width } = space;
+  const directions = new Float32Array(keep.length * width);
+  keep.forEach((i, j) => directions.set(space.directions.subarray(i * width, (i + 1) * width), j * width));
+  return featureSpaceFromDirections({
+    name: space.name, hookPoint: space.hookPoint, width, ids: keep.map((i) => space.ids[i]), directions, encoders: keep.map((i) => space.encoders[i]),
+  });
+}

@@ -8,7 +8,7 @@ export {
 } from './config.js';
 export { buildAdapters, type AdapterParts, type ResidualSiteAdapter } from './build.js';
 export {
-  featureSpaceFromBundle, featureSpaceFromDirections,
+  featureSpaceFromBundle, featureSpaceFromDirections, featureSubspace,
   type DirectionsInput, type FeatureEncoder, type FeatureGeometry, type FeatureSpace, type FeatureSpaceOptions,
 } from './featureSpace.js';
 export { featureActivations } from './featureActivations.js';

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomicWrite.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import {
   type ChatEncoding, type Experience, type ExperienceContext, type LearnerOptions, OnlineLearner, type QualityDetector, type Reaction, type StepLog,
-  checkExperience, worldChatEncoding,
+  checkExperience, parseExperiencesJsonl, worldChatEncoding,
 } from '../learn/index.js';
 import { generateFromIds } from '../model/generate.js';
 import type { LoadedModel } from '../model/load.js';
@@ -16,7 +16,7 @@ import type { ChatTurn } from '../world/types.js';
 import { setOnModel } from './adapterStoreArgument.js';
 import {
   type AdapterChoice, type ExistingStore, QUALITY_CACHE_FILE, describeMoved, formatNorm, parseKindFlag, parseLayersFlag, parseRankFlag, parseTargetsFlag,
-  prepareAdapter, qualityDetectorFor, topMovedFeatures,
+  parseFeaturesFlag, prepareAdapter, qualityDetectorFor, topMovedFeatures,
 } from './learnSetup.js';
 import { learnerStateToSave, resumeLearner } from './learnerResume.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
@@ -58,6 +58,9 @@ Type a message, or:
   --store-root DIR       where users' adapters live (default: $IMPRINT_HOME/users or ~/.imprint/users)
   --kind K               kind of a new adapter: write | read | reft | gain | lora (default write)
   --rank R, --targets LIST, --layers LIST   as in imprint learn
+  --features F, --keep-features K           as in imprint learn, for a new adapter; auto ranks
+                         the features on the interactions logged in STORE_ROOT/NAME/interactions.jsonl
+                         (e.g. by an earlier --no-learn session), and takes all without any
   --lr X                 AdamW learning rate (default 0.01)
   --no-learn             reply with the adapter but learn nothing and write no version
   --max-tokens N         longest reply (default 64)
@@ -221,6 +224,8 @@ export async function runChat(args: string[]): Promise<number> {
       'store-root': { type: 'string' },
       kind: { type: 'string' },
       rank: { type: 'string' },
+      features: { type: 'string' },
+      'keep-features': { type: 'string' },
       targets: { type: 'string' },
       layers: { type: 'string' },
       lr: { type: 'string' },
@@ -245,6 +250,7 @@ export async function runChat(args: string[]): Promise<number> {
   const choice: AdapterChoice = {
     kind: parseKindFlag(values.kind), rank: parseRankFlag(values.rank), targets: parseTargetsFlag(values.targets), layers: parseLayersFlag(values.layers),
   };
+  const features = parseFeaturesFlag(values.features, values['keep-features']);
   const lr = parseNumberFlag('lr', values.lr, (n) => n > 0 && Number.isFinite(n), 'a positive number');
   const maxTokens = parseNumberFlag('max-tokens', values['max-tokens'], (n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer')!;
   const temperature = parseNumberFlag('temperature', values.temperature, (n) => n >= 0 && Number.isFinite(n), 'a number >= 0')!;
@@ -264,6 +270,7 @@ export async function runChat(args: string[]): Promise<number> {
   const prepared = prepareAdapter({
     loaded, modelFlag: values.model, storeDir: userDir, storeLabel: `the adapter store of --user ${user} (${userDir})`, storeFlag: '--user or --store-root', bundleFlag: values.bundle, choice, seed,
     tolerated: [PROFILE_FILE, INTERACTIONS_FILE, QUALITY_CACHE_FILE],
+    ...(features === undefined ? {} : { features }), experiences: features?.mode === 'auto' ? loggedInteractions(join(userDir, INTERACTIONS_FILE)) : [],
   });
   const before = prepared.continuedFrom?.version ?? null;
   const session = new ChatSession({
@@ -273,6 +280,7 @@ export async function runChat(args: string[]): Promise<number> {
     learner: { seed, ...(lr === undefined ? {} : { lr }), ...(sampleTokens === undefined ? {} : { sampleTokens }), ...(threshold === undefined ? {} : { gate: { threshold } }) },
   });
   const say = (text: string) => process.stdout.write(`${text}\n`);
+  if (prepared.featuresLine !== null) say(`(${prepared.featuresLine})`);
   const now = session.store?.current() ?? null;
   const state = before !== null ? `version ${before}` : now !== null ? `new: version ${now} is the untrained adapter` : 'new, not stored';
   say(`imprint chat: user ${user}, adapter ${userDir} (${state}; ${prepared.description}), bundle ${prepared.bundleName}; ${learning ? 'learning on' : 'learning off (--no-learn)'}`);
@@ -305,6 +313,12 @@ export async function runChat(args: string[]): Promise<number> {
     lines.close();
   }
   return 0;
+}
+
+/** The valid experiences of a chat's interaction log (bad lines are skipped: the log only informs --features auto). */
+function loggedInteractions(path: string): Experience[] {
+  if (!existsSync(path)) return [];
+  return parseExperiencesJsonl(readFileSync(path, 'utf8')).experiences.map((p) => p.experience);
 }
 
 interface SessionInit {

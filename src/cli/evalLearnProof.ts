@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { OUTPUT_FILES, runLearnProofSuite } from '../eval/learnProofSuite.js';
-import { type AxisTarget, DEFAULT_LEARNING_RATE, PROOF_KINDS, type ProofKind, checkAxisTarget, describeProofRun, formatLr } from '../learn/index.js';
+import { type AxisTarget, DEFAULT_LEARNING_RATE, DEFAULT_PROOF_SELECTION, PROOF_KINDS, type ProofKind, checkAxisTarget, describeProofRun, formatLr } from '../learn/index.js';
 import { shippedModelConfig } from '../pretrain/config.js';
 import type { HomeAxis } from '../world/home/styleStatements.js';
 import { DEFAULT_BUNDLE, parseRankFlag, resolveBundlePath } from './learnSetup.js';
@@ -11,13 +11,14 @@ import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 // and prints).
 
 const help = `usage: imprint eval --suite learn-proof [--model DIR] [--bundle NAME|PATH] [--seeds 1,2,3]
-       [--interactions 50] [--kinds write,lora] [--rank 4] [--lr X[,X...]] [--target AXIS=VALUE]
-       [--held-out N] [--general N] [--out DIR] [--json]
+       [--interactions 50] [--kinds write,selected,lora] [--rank 4] [--lr X[,X...]] [--target AXIS=VALUE]
+       [--select-window N] [--select-keep K] [--held-out N] [--general N] [--out DIR] [--json]
 
 The proof that the online learner learns: a simulated home user with a hidden
 preference (default directness=direct) talks to the model for --interactions
-turns per seed, once with write-constrained FC-LoRA on the bundle's subspace and
-once with plain LoRA of the same rank on the same layers. Measured without any
+turns per seed, with write-constrained FC-LoRA on the bundle's subspace, with
+write-constrained FC-LoRA on the features the user's first interactions move
+(per-user selection), and with plain LoRA of the same rank on the same layers. Measured without any
 context in the prompt: the judge's score, the teacher gap (KL of the in-context
 teacher against the adapted model) and the loss on held-out general text (the
 forgetting probe). Several --lr values run every kind at every learning rate,
@@ -28,8 +29,12 @@ learning rate. The shipped model takes minutes per run.
   --bundle NAME|PATH default: ${DEFAULT_BUNDLE} (looked up in the model's bundles/)
   --seeds LIST       simulated users, default 1,2,3
   --interactions N   per run, default 50
-  --kinds LIST       write (FC-LoRA) and/or lora (plain LoRA), default write,lora
-  --rank R           both kinds' rank, default 4
+  --kinds LIST       any of write (FC-LoRA on the whole bundle), selected (FC-LoRA on the
+                     user's features) and lora (plain LoRA), default write,selected,lora
+  --rank R           every kind's rank, default 4
+  --select-window N  interactions the selected kind ranks the bundle's features on before
+                     its adapter is built, default ${DEFAULT_PROOF_SELECTION.window}
+  --select-keep K    most features it keeps (each within half the best score), default ${DEFAULT_PROOF_SELECTION.keep}
   --lr LIST          learner learning rates, default ${formatLr(DEFAULT_LEARNING_RATE)}
   --target AXIS=VAL  the hidden preference, default directness=direct
   --held-out N       held-out requests the judge score and the teacher gap are measured on,
@@ -84,6 +89,8 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
       lr: { type: 'string' },
       target: { type: 'string' },
       'held-out': { type: 'string' },
+      'select-window': { type: 'string' },
+      'select-keep': { type: 'string' },
       general: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -98,11 +105,13 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
   // Every flag is checked before the model loads.
   const seeds = parseListFlag('seeds', values.seeds, asNumber((n) => Number.isSafeInteger(n) && n >= 0), 'a comma-separated list of integers >= 0 (e.g. 1,2,3)') ?? [1, 2, 3];
   const interactions = parseNumberFlag('interactions', values.interactions, (n) => Number.isSafeInteger(n) && n >= 1 && n <= 100_000, 'an integer in [1, 100000]') ?? 50;
-  const kinds = parseListFlag('kinds', values.kinds, (s) => ((PROOF_KINDS as readonly string[]).includes(s) ? s as ProofKind : undefined), 'a comma-separated list of write (FC-LoRA) and lora (plain LoRA)') ?? [...PROOF_KINDS];
+  const kinds = parseListFlag('kinds', values.kinds, (s) => ((PROOF_KINDS as readonly string[]).includes(s) ? s as ProofKind : undefined), 'a comma-separated list of write (FC-LoRA on the bundle), selected (FC-LoRA on the user\'s features) and lora (plain LoRA)') ?? [...PROOF_KINDS];
   const rank = parseRankFlag(values.rank) ?? 4;
   const lrs = parseListFlag('lr', values.lr, asNumber((n) => Number.isFinite(n) && n > 0), 'a comma-separated list of learning rates, each a number > 0 (e.g. 1e-2,3e-3)') ?? [DEFAULT_LEARNING_RATE];
   const target = parseTargetFlag(values.target);
   const heldOutPrompts = parseNumberFlag('held-out', values['held-out'], (n) => Number.isSafeInteger(n) && n >= 1 && n <= 10_000, 'an integer in [1, 10000]');
+  const selectWindow = parseNumberFlag('select-window', values['select-window'], (n) => Number.isSafeInteger(n) && n >= 1 && n <= 1000, 'an integer in [1, 1000]');
+  const selectKeep = parseNumberFlag('select-keep', values['select-keep'], (n) => Number.isSafeInteger(n) && n >= 1, 'an integer >= 1');
   const generalPassages = parseNumberFlag('general', values.general, (n) => Number.isSafeInteger(n) && n >= 1 && n <= 10_000, 'an integer in [1, 10000]');
 
   const loaded = loadModelArgument(values.model, 'eval');
@@ -125,6 +134,7 @@ export async function runEvalLearnProof(args: string[]): Promise<number> {
   const suite = await runLearnProofSuite({
     model: loaded.model, tokenizer: loaded.tokenizer, modelDir: loaded.dir, bundlePath,
     grid: { kinds, lrs, seeds }, interactions, rank, target, outDir: values.out,
+    selection: { ...(selectWindow === undefined ? {} : { window: selectWindow }), ...(selectKeep === undefined ? {} : { keep: selectKeep }) },
     ...(heldOutPrompts === undefined ? {} : { heldOutPrompts }), ...(generalPassages === undefined ? {} : { generalPassages }),
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -5,12 +5,12 @@ import { parseArgs } from 'node:util';
 import { AdapterStore, type AdapterVersionRecord } from '../adapt/index.js';
 import {
   type Experience, type LearnerOptions, OnlineLearner, type ParsedExperience, type QualityDetector, type StepLog,
-  describeLineErrors, parseExperiencesJsonl, worldChatEncoding,
+  defaultFeatureSelection, describeLineErrors, parseExperiencesJsonl, worldChatEncoding,
 } from '../learn/index.js';
 import { ProgressBar } from '../ui/progressBar.js';
 import {
-  type AdapterChoice, QUALITY_CACHE_FILE, describeMoved, formatNorm, kindDescription, parseKindFlag, parseLayersFlag, parseRankFlag, parseTargetsFlag,
-  prepareAdapter, qualityDetectorFor, topMovedFeatures,
+  type AdapterChoice, QUALITY_CACHE_FILE, SELECT_FROM, describeMoved, formatNorm, kindDescription, parseKindFlag, parseLayersFlag, parseRankFlag, parseTargetsFlag,
+  parseFeaturesFlag, prepareAdapter, qualityDetectorFor, topMovedFeatures,
 } from './learnSetup.js';
 import { learnerStateToSave, resumeLearner } from './learnerResume.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
@@ -45,6 +45,11 @@ Ctrl-C stops after the current step and commits what was learned so far
   --kind K               write | read | reft | gain | lora (default write)
   --user NAME            learn only from the lines whose "user" is NAME
   --rank R               rank of write and lora adapters (default 4)
+  --features F           which of the bundle's features a new adapter is confined to:
+                         auto (the ones the user's interactions move, ranked on the first
+                         ${SELECT_FROM} interactions with context), all, or ID,ID,... (default all);
+                         a stored adapter keeps its own
+  --keep-features K      most features --features auto keeps (default ${defaultFeatureSelection.keep})
   --targets LIST         modules, e.g. o_proj,down_proj (default: what the kind's space rules allow)
   --layers LIST          layers, e.g. 0-3 or 0,2 (default: the layers the space rules allow)
   --lr X                 AdamW learning rate (default 0.01)
@@ -140,6 +145,8 @@ export async function runLearn(args: string[]): Promise<number> {
       user: { type: 'string' },
       kind: { type: 'string' },
       rank: { type: 'string' },
+      features: { type: 'string' },
+      'keep-features': { type: 'string' },
       targets: { type: 'string' },
       layers: { type: 'string' },
       lr: { type: 'string' },
@@ -167,6 +174,7 @@ export async function runLearn(args: string[]): Promise<number> {
   const choice: AdapterChoice = {
     kind: parseKindFlag(values.kind), rank: parseRankFlag(values.rank), targets: parseTargetsFlag(values.targets), layers: parseLayersFlag(values.layers),
   };
+  const features = parseFeaturesFlag(values.features, values['keep-features']);
   const lr = parseNumberFlag('lr', values.lr, (n) => n > 0 && Number.isFinite(n), 'a positive number');
   const batch = parseNumberFlag('batch', values.batch, (n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer')!;
   const commitEvery = parseNumberFlag('commit-every', values['commit-every'], (n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer (steps)');
@@ -201,7 +209,11 @@ export async function runLearn(args: string[]): Promise<number> {
   const out = values.out;
   const loaded = loadModelArgument(values.model, 'learn');
   if (loaded.tokenizer === null) throw new RangeError(`imprint learn: ${loaded.dir} has no tokenizer.json, so interactions cannot be encoded`);
-  const prepared = prepareAdapter({ loaded, modelFlag: values.model, storeDir: out, storeLabel: `--out ${out}`, storeFlag: '--out', bundleFlag: values.bundle, choice, seed });
+  const prepared = prepareAdapter({
+    loaded, modelFlag: values.model, storeDir: out, storeLabel: `--out ${out}`, storeFlag: '--out', bundleFlag: values.bundle, choice, seed,
+    ...(features === undefined ? {} : { features }), experiences: valid.map((p) => p.experience),
+  });
+  if (prepared.featuresLine !== null) console.error(prepared.featuresLine);
   const { adapters, continuedFrom } = prepared;
   const absoluteFile = resolve(file);
 

@@ -2,10 +2,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ADAPTER_KINDS, type AdapterKind, AdapterSet, type AdapterSetConfig, type AdapterSpec, AdapterStore, type AdapterVersionRecord,
-  type FeatureGeometry, type FeatureSpace, type LinearSite, type StoredState, VERSIONS_DIR, linearSites, readMap, selectTargets, streamPosition, writeBasis,
+  type FeatureGeometry, type FeatureSpace, type LinearSite, featureSubspace, type StoredState, VERSIONS_DIR, linearSites, readMap, selectTargets, streamPosition, writeBasis,
 } from '../adapt/index.js';
 import { type Bundle, loadBundle, terminalSafe } from '../features/bundles/index.js';
-import { type QualityDetector, loadBundleFeatureSpace, loadOrBuildQualityDetector } from '../learn/index.js';
+import { type Experience, type QualityDetector, defaultFeatureSelection, loadBundleFeatureSpace, loadOrBuildQualityDetector, selectUserFeatures, worldChatEncoding } from '../learn/index.js';
 import type { LoadedModel } from '../model/load.js';
 import { resolveBundleArgument } from './bundle.js';
 import { setOnModel } from './adapterStoreArgument.js';
@@ -35,6 +35,9 @@ export const QUALITY_CACHE_FILE = 'quality-detector.json';
 
 const WRITE_ROLES = new Set(['attention-output', 'down']);
 const READ_ROLES = new Set(['query', 'key', 'value', 'qkv', 'gate', 'up']);
+
+/** What a new feature-constrained adapter is confined to when --features is not given. */
+export const DEFAULT_FEATURES: FeatureChoice = { mode: 'all' };
 
 export interface AdapterChoice {
   kind?: AdapterKind;
@@ -227,6 +230,47 @@ export function existingStore(dir: string, label: string, tolerated: readonly st
   return { store, version, stored: store.readState(version) };
 }
 
+/**
+ * --features: which of the bundle's features a NEW adapter is confined to.
+ *   all      every feature of the bundle;
+ *   auto     the ones the user's interactions move (learn/featureSelection.ts),
+ *            ranked on the first SELECT_FROM interactions that carry context;
+ *   ID,ID    the named ones.
+ * A stored adapter keeps the features it was made with.
+ */
+export type FeatureChoice = { mode: 'all' } | { mode: 'auto'; keep: number } | { mode: 'ids'; ids: string[] };
+
+/** Interactions with context that `--features auto` ranks the features on. */
+export const SELECT_FROM = 8;
+
+export function parseFeaturesFlag(raw: string | undefined, keepRaw: string | undefined): FeatureChoice | undefined {
+  const keep = parseNumberFlag('keep-features', keepRaw, (n) => Number.isSafeInteger(n) && n >= 1, 'an integer >= 1');
+  if (raw === undefined) return keep === undefined ? undefined : { mode: 'auto', keep };
+  if (keep !== undefined && raw !== 'auto') throw new RangeError(`--keep-features applies to --features auto, not --features ${raw}`);
+  if (raw === 'all') return { mode: 'all' };
+  if (raw === 'auto') return { mode: 'auto', keep: keep ?? defaultFeatureSelection.keep };
+  const ids = raw.split(',').map((id) => id.trim());
+  if (ids.some((id) => id === '')) throw new RangeError(`--features must be all, auto or a comma-separated list of feature ids, got '${raw}'`);
+  return { mode: 'ids', ids };
+}
+
+/** The features a new adapter gets: the choice's subspace of the bundle, and a line saying what was chosen and why. */
+function chooseFeatures(loaded: LoadedModel, space: FeatureSpace, choice: FeatureChoice, experiences: readonly Experience[]): { space: FeatureSpace; line: string } {
+  if (choice.mode === 'all') return { space, line: `features: all ${space.ids.length} of bundle "${space.name}"` };
+  if (choice.mode === 'ids') {
+    const chosen = featureSubspace(space, choice.ids);
+    return { space: chosen, line: `features: ${chosen.ids.join(', ')} (of bundle "${space.name}", as --features named them)` };
+  }
+  const withContext = experiences.filter((e) => e.context !== undefined || e.reaction.kind === 'correction' || e.reaction.kind === 'preference').slice(0, SELECT_FROM);
+  if (withContext.length === 0) {
+    return { space, line: `features: all ${space.ids.length} of bundle "${space.name}" (--features auto: no interaction carries context, a correction or a stated preference, so nothing says which features this user moves)` };
+  }
+  if (loaded.tokenizer === null) throw new RangeError(`--features auto: ${loaded.dir} has no tokenizer.json, which ranking the features needs`);
+  const selected = selectUserFeatures(loaded.model, worldChatEncoding(loaded.tokenizer), space, withContext, { ...defaultFeatureSelection, keep: choice.keep });
+  const ranked = selected.ranking.features.slice(0, 6).map((f) => `${f.id} ${f.score.toFixed(2)}`).join(', ');
+  return { space: selected.space, line: `features: ${selected.kept.join(', ')} (--features auto: of bundle "${space.name}", ranked on the first ${withContext.length} interaction${withContext.length === 1 ? '' : 's'} with context by how far it moves them: ${ranked})` };
+}
+
 export interface PreparedAdapter {
   adapters: AdapterSet;
   /** The bundle file the run uses (labels, quality detector point). */
@@ -237,6 +281,8 @@ export interface PreparedAdapter {
   /** The store's current version it continues from, or null for a new adapter. */
   continuedFrom: ExistingStore | null;
   description: string;
+  /** What --features chose for a new adapter (null when continuing one, or for plain LoRA). */
+  featuresLine: string | null;
 }
 
 export interface PrepareOptions {
@@ -252,6 +298,10 @@ export interface PrepareOptions {
   bundleFlag: string | undefined;
   choice: AdapterChoice;
   seed: number;
+  /** --features (default: DEFAULT_FEATURES for a feature-constrained kind). */
+  features?: FeatureChoice;
+  /** The interactions `--features auto` ranks on (in order; those with context count). */
+  experiences?: readonly Experience[];
 }
 
 /** A new adapter set of the chosen kind, or the store's current version (whose config must match any flags given). */
@@ -273,10 +323,18 @@ export function prepareAdapter(options: PrepareOptions): PreparedAdapter {
     throw new RangeError(`${why} cannot be used: ${(error as Error).message}; pass --bundle NAME|PATH, a bundle made for this model`);
   }
   const labels = new Map(bundle.features.map((f) => [f.id, terminalSafe(f.label)]));
+  const featuresGiven = options.features !== undefined && options.features.mode !== 'all';
   if (existing === null) {
     const config = adapterConfigFor(loaded, space, choice, options.seed);
-    const adapters = AdapterSet.create(loaded.model, config, space);
-    return { adapters, bundlePath, bundleName: bundle.name, labels, continuedFrom: null, description: describeConfig(config) };
+    const plainLora = config.adapters.every((a) => a.kind === 'lora');
+    if (plainLora && featuresGiven) throw new RangeError('--features does not apply to --kind lora: plain LoRA is not confined to any feature');
+    const features = plainLora ? null : chooseFeatures(loaded, space, options.features ?? DEFAULT_FEATURES, options.experiences ?? []);
+    const adapters = AdapterSet.create(loaded.model, config, features?.space ?? space);
+    return { adapters, bundlePath, bundleName: bundle.name, labels, continuedFrom: null, description: describeConfig(config), featuresLine: features?.line ?? null };
+  }
+  if (options.features !== undefined) {
+    const own = storedFeatures === null ? 'no features (plain LoRA)' : `its own ${storedFeatures.ids.length} feature${storedFeatures.ids.length === 1 ? '' : 's'} (${storedFeatures.ids.join(', ')})`;
+    throw new RangeError(`${options.storeLabel} holds an adapter (version ${existing.version}) confined to ${own}; --features chooses them for a new adapter only: drop it to continue, or use another ${options.storeFlag}`);
   }
   const { version, stored } = existing;
   const storedSpec = stored.state.config.spec;
@@ -290,7 +348,7 @@ export function prepareAdapter(options: PrepareOptions): PreparedAdapter {
     }
   }
   const adapters = setOnModel(stored.state, version, storeDir, loaded, options.modelFlag, { bundle: bundlePath });
-  return { adapters, bundlePath, bundleName: bundle.name, labels, continuedFrom: existing, description: describeConfig(storedSpec) };
+  return { adapters, bundlePath, bundleName: bundle.name, labels, continuedFrom: existing, description: describeConfig(storedSpec), featuresLine: null };
 }
 
 /** The quality detector for the adapter's hook point, cached in `cachePath` (built once per model and point, seconds). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FeatureSpace } from '../adapt/index.js';
-import { type AxisTarget, type LearnerOptions, type ProofKind, formatLr } from '../learn/index.js';
+import { type AxisTarget, type LearnerOptions, type ProofKind, type ProofSelection, formatLr } from '../learn/index.js';
 import type { CausalLm } from '../model/causalLm.js';
 
 // What a learn-proof output directory was made with, so that a rerun can tell
@@ -35,6 +35,8 @@ export interface LearnProofIdentity {
   generalPassages: number;
   /** The learner's options other than the learning rate (the grid sweeps that). */
   learner: LearnerOptions;
+  /** How the `selected` kind picks the user's features (compared only when both grids run that kind). */
+  selection?: ProofSelection;
   grid: LearnProofGrid;
 }
 
@@ -76,6 +78,9 @@ export function fixedDifferences(stored: LearnProofIdentity, asked: LearnProofId
   const plain: (keyof LearnProofIdentity)[] = ['target', 'interactions', 'rank', 'evaluateAt', 'heldOutPrompts', 'generalPassages', 'learner'];
   for (const key of plain) {
     if (canonical(stored[key]) !== canonical(asked[key])) out.push(`${key}: ${describeValue(stored[key])} there, ${describeValue(asked[key])} asked`);
+  }
+  if (stored.grid.kinds.includes('selected') && asked.grid.kinds.includes('selected') && canonical(stored.selection) !== canonical(asked.selection)) {
+    out.push(`selection: ${describeValue(stored.selection)} there, ${describeValue(asked.selection)} asked`);
   }
   return out;
 }

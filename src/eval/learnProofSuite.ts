@@ -4,7 +4,7 @@ import type { FeatureSpace } from '../adapt/index.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import {
-  type AxisTarget, type LearnerOptions, type ProofKind, type ProofRunRecord, type ProofRunResult,
+  type AxisTarget, type LearnerOptions, type ProofKind, type ProofSelection, type ProofRunRecord, type ProofRunResult,
   describeProofRun, formatLr, loadBundleFeatureSpace, prepareProof, proofConfig, proofRunOne, proofSettings, proofTargets, summariseProof,
 } from '../learn/index.js';
 import type { CausalLm } from '../model/causalLm.js';
@@ -38,6 +38,8 @@ export interface LearnProofSuiteOptions {
   interactions?: number;
   rank?: number;
   target?: AxisTarget;
+  /** How the `selected` kind picks the user's features. */
+  selection?: Partial<ProofSelection>;
   /** Measurement settings (the real proof uses the defaults; tests make them small). */
   evaluateAt?: number[];
   heldOutPrompts?: number;
@@ -76,7 +78,8 @@ export async function runLearnProofSuite(options: LearnProofSuiteOptions): Promi
     model: { dir: resolve(options.modelDir), sha256: modelSha256(model) },
     bundle: { name: space.name, path: resolve(options.bundlePath), hookPoint: space.hookPoint, sha256: bundleSha256(space) },
     target: settings.target, interactions: settings.interactions, rank: settings.rank, evaluateAt: settings.evaluateAt,
-    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, learner, grid,
+    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, learner,
+    ...(grid.kinds.includes('selected') ? { selection: settings.selection } : {}), grid,
   };
 
   // Check what the directory holds before the slow part (the quality detector, the runs).

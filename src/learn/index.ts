@@ -53,12 +53,16 @@ export {
   type SimulationOptions, type SimulationPoint, type SimulationResult,
 } from './simulate.js';
 export {
-  DEFAULT_EVALUATE_AT, PROOF_KINDS, matchedComparisons, prepareProof, proofConfig, proofRun, proofRunOne, proofSettings, proofTargets,
+  DEFAULT_EVALUATE_AT, DEFAULT_PROOF_SELECTION, FC_PROOF_KINDS, PROOF_KINDS, matchedComparisons, prepareProof, proofConfig, proofRun, proofRunOne, proofSettings, proofTargets,
   summariseKind, summariseProof,
-  type KindSummary, type MatchedComparison, type ProofConfig, type ProofKind, type ProofRunOptions, type ProofRunRecord, type ProofRunResult, type ProofSettings, type ProofSetup,
+  type KindSummary, type MatchedComparison, type ProofConfig, type ProofKind, type ProofRunOptions, type ProofRunRecord, type ProofRunResult, type ProofSettings, type ProofSetup, type ProofSelection,
 } from './proofRun.js';
 export { describeLevelRow, describeProofRun, formatLr, kindLabel } from './proofReport.js';
 export {
   DEFAULT_LEVEL_FRACTIONS, forgettingAtLevels, gapReduction, judgeGain, lossShiftAtLevel,
   type ForgettingAtLevel, type LevelEntry, type Trajectory,
 } from './adaptationLevels.js';
+export {
+  checkFeatureSelectionConfig, defaultFeatureSelection, rankFeaturesByContextShift, selectUserFeatures, selectedFeatureIds,
+  type FeatureRanking, type FeatureSelectionConfig, type FeatureShift,
+} from './featureSelection.js';

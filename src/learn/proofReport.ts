@@ -11,7 +11,7 @@ export function formatLr(lr: number): string {
 }
 
 export function kindLabel(kind: ProofKind): string {
-  return kind === 'write' ? 'FC-LoRA' : 'plain LoRA';
+  return { write: 'FC-LoRA', selected: 'FC-LoRA (selected)', lora: 'plain LoRA' }[kind];
 }
 
 /** Fixed digits, or 3 significant ones for values too small to show that way (a tiny model's shifts). */
@@ -27,10 +27,16 @@ export function describeProofRun(result: ProofRunResult): string {
   const c = result.config;
   lines.push(`proof run: ${c.target.axis}=${c.target.wanted}, ${c.interactions} interaction${c.interactions === 1 ? '' : 's'}, seeds ${c.seeds.join(', ')}, lr ${c.lrs.map(formatLr).join(', ')}; bundle ${c.bundle} (${c.directions} directions at ${c.hookPoint}); rank ${c.rank} on ${c.modules.join('+')} layers ${c.layers.join(',')}`);
   for (const s of result.summary) {
-    lines.push(`${s.kind === 'write' ? 'FC-LoRA (write)' : 'plain LoRA'} lr ${formatLr(s.lr)}: teacher gap ${small(s.gapBefore)} → ${small(s.gapAfter)}; judge ${s.judgeBefore.toFixed(3)} → ${s.judgeAfter.toFixed(3)} (rate ${s.rateBefore.toFixed(2)} → ${s.rateAfter.toFixed(2)}); gain per seed ${s.gains.map((g) => g.toFixed(3)).join(', ')}, mean ${s.gainMean.toFixed(3)} ± ${s.gainSd.toFixed(3)} (sd), d_z ${s.cohenDz.toFixed(2)}; pooled paired z ${s.pooled.z.toFixed(1)} over ${s.pooled.n} prompt pairs; general-text loss shift ${s.lossShifts.map((l) => signed(l)).join(', ')} (mean ${signed(s.lossShiftMean)} nats/token)`);
+    lines.push(`${kindLabel(s.kind)} lr ${formatLr(s.lr)}: teacher gap ${small(s.gapBefore)} → ${small(s.gapAfter)}; judge ${s.judgeBefore.toFixed(3)} → ${s.judgeAfter.toFixed(3)} (rate ${s.rateBefore.toFixed(2)} → ${s.rateAfter.toFixed(2)}); gain per seed ${s.gains.map((g) => g.toFixed(3)).join(', ')}, mean ${s.gainMean.toFixed(3)} ± ${s.gainSd.toFixed(3)} (sd), d_z ${s.cohenDz.toFixed(2)}; pooled paired z ${s.pooled.z.toFixed(1)} over ${s.pooled.n} prompt pairs; general-text loss shift ${s.lossShifts.map((l) => signed(l)).join(', ')} (mean ${signed(s.lossShiftMean)} nats/token)`);
+  }
+  for (const run of result.runs) {
+    if (run.kind === 'selected' && run.features !== undefined) lines.push(`${kindLabel(run.kind)} lr ${formatLr(run.lr)} seed ${run.seed}: kept ${run.features.join(', ')}`);
+  }
+  if (c.selection !== undefined && c.kinds.includes('selected')) {
+    lines.push(`(the user's features: ranked on the first ${c.selection.window} interactions by how far the context moves them; at most ${c.selection.keep} kept, each within ${c.selection.minShare} of the best score)`);
   }
   for (const m of result.matched) {
-    lines.push(`seed ${m.seed}, lr ${formatLr(m.lr)}, at equal ${m.level} ${small(m.value, 3)}: general-text loss shift FC-LoRA ${signed(m.lossShift.write)}, plain LoRA ${signed(m.lossShift.lora)}`);
+    lines.push(`seed ${m.seed}, lr ${formatLr(m.lr)}, at equal ${m.level} ${small(m.value, 3)}: general-text loss shift ${kindLabel(m.kind)} ${signed(m.lossShift.fc)}, plain LoRA ${signed(m.lossShift.lora)}`);
   }
   if (result.levels.length > 0) {
     lines.push(`forgetting at equal teacher-gap reduction, each kind at its best lr (mean over seeds; levels are shares of ${small(result.levels[result.levels.length - 1].level)}, the most every kind reaches):`);

@@ -1,4 +1,4 @@
-import { AdapterSet, type FeatureSpace, layersWritingBefore } from '../adapt/index.js';
+import { AdapterSet, type AdapterSetConfig, type FeatureSpace, layersWritingBefore } from '../adapt/index.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLm } from '../model/causalLm.js';
 import type { HomeUser } from '../world/home/users.js';
@@ -9,6 +9,9 @@ import { type AxisTarget, checkAxisTarget } from './measure.js';
 import { type SimulationPoint, simulateLearning } from './simulate.js';
 import { type ForgettingAtLevel, forgettingAtLevels, gapReduction, judgeGain, lossShiftAtLevel } from './adaptationLevels.js';
 import { formatLr } from './proofReport.js';
+import { type FeatureSelectionConfig, checkFeatureSelectionConfig, defaultFeatureSelection, selectUserFeatures } from './featureSelection.js';
+import { worldChatEncoding } from './chatEncoding.js';
+import type { Experience } from './experience.js';
 
 // The proof that the learner learns (issue 6): a simulated world user whose
 // hidden preference is one axis (default: wants direct replies) talks to the
@@ -44,8 +47,24 @@ import { formatLr } from './proofReport.js';
 // learning-rate sweep, the level table (adaptationLevels.ts) compares each kind
 // at its best learning rate for each level.
 
-export type ProofKind = 'write' | 'lora';
-export const PROOF_KINDS: readonly ProofKind[] = ['write', 'lora'];
+// Kinds:
+//   write     write-constrained FC-LoRA on the whole bundle;
+//   selected  write-constrained FC-LoRA on the features the user's first
+//             interactions move (featureSelection.ts; the adapter is built after
+//             `selection.window` interactions, the base model replying until then);
+//   lora      plain LoRA.
+export type ProofKind = 'write' | 'selected' | 'lora';
+export const PROOF_KINDS: readonly ProofKind[] = ['write', 'selected', 'lora'];
+/** The feature-constrained kinds, each compared with plain LoRA. */
+export const FC_PROOF_KINDS: readonly ProofKind[] = ['write', 'selected'];
+
+/** How the `selected` kind picks the user's features: from its first `window` interactions, by featureSelection.ts's rule. */
+export interface ProofSelection extends FeatureSelectionConfig {
+  window: number;
+}
+
+/** Window 4: one interaction's reply is short and its ranking noisy; four agree with the axis the user wants (runs/exp/rank.mjs: every axis but warmth). */
+export const DEFAULT_PROOF_SELECTION: ProofSelection = { window: 4, ...defaultFeatureSelection };
 
 /** Measured after these interaction counts (dense early, where plain LoRA moves fastest), capped at the run's length. */
 export const DEFAULT_EVALUATE_AT: readonly number[] = [0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50];
@@ -62,6 +81,8 @@ export interface ProofRunOptions {
   generalPassages?: number;
   target?: AxisTarget;
   rank?: number;
+  /** How the `selected` kind picks the user's features (default DEFAULT_PROOF_SELECTION). */
+  selection?: Partial<ProofSelection>;
   kinds?: ProofKind[];
   learner?: LearnerOptions;
   /** Where to cache the quality detector (built in memory when absent). */
@@ -87,10 +108,14 @@ export interface ProofSettings {
   generalPassages: number;
   target: AxisTarget;
   rank: number;
+  /** How the `selected` kind picks the user's features. */
+  selection: ProofSelection;
 }
 
 export interface ProofRunRecord {
   kind: ProofKind;
+  /** The features the adapter was confined to (the whole bundle's for `write`; none for `lora`). */
+  features?: string[];
   /** The learner's learning rate in this run. */
   lr: number;
   seed: number;
@@ -125,13 +150,15 @@ export interface KindSummary {
 
 export interface MatchedComparison {
   seed: number;
+  /** The feature-constrained kind compared with plain LoRA. */
+  kind: ProofKind;
   /** Both kinds ran at this learning rate. */
   lr: number;
   /** 'teacher gap' (reduction of KL to the in-context teacher) or 'judge gain'. */
   level: 'teacher gap' | 'judge gain';
   /** The level both kinds reached. */
   value: number;
-  lossShift: Record<ProofKind, number>;
+  lossShift: { fc: number; lora: number };
 }
 
 export interface ProofConfig {
@@ -148,6 +175,8 @@ export interface ProofConfig {
   heldOutPrompts: number;
   generalPassages: number;
   rank: number;
+  /** How the `selected` kind picks the user's features (present when it runs). */
+  selection?: ProofSelection;
   layers: number[];
   modules: string[];
   /** The learner's options apart from the learning rate, which each run records. */
@@ -197,13 +226,16 @@ export function prepareProof(options: Pick<ProofRunOptions, 'model' | 'tokenizer
   return { model, tokenizer, space, layers, modules, quality };
 }
 
-export function proofSettings(options: Partial<Pick<ProofRunOptions, 'interactions' | 'evaluateAt' | 'heldOutPrompts' | 'generalPassages' | 'target' | 'rank'>>): ProofSettings {
+export function proofSettings(options: Partial<Pick<ProofRunOptions, 'interactions' | 'evaluateAt' | 'heldOutPrompts' | 'generalPassages' | 'target' | 'rank' | 'selection'>>): ProofSettings {
   const interactions = options.interactions ?? 50;
   if (!Number.isSafeInteger(interactions) || interactions < 1) throw new RangeError(`proof run: interactions must be an integer >= 1, got ${interactions}`);
   const target = options.target ?? { axis: 'directness', wanted: 'direct' };
   checkAxisTarget(target);
   const evaluateAt = [...new Set([...(options.evaluateAt ?? DEFAULT_EVALUATE_AT).filter((n) => n <= interactions), 0, interactions])].sort((a, b) => a - b);
-  return { interactions, evaluateAt, heldOutPrompts: options.heldOutPrompts ?? 32, generalPassages: options.generalPassages ?? 24, target, rank: options.rank ?? 4 };
+  const selection = { ...DEFAULT_PROOF_SELECTION, ...options.selection };
+  checkFeatureSelectionConfig(selection);
+  if (!Number.isSafeInteger(selection.window) || selection.window < 1) throw new RangeError(`proof run: the selection window must be an integer >= 1, got ${selection.window}`);
+  return { interactions, evaluateAt, heldOutPrompts: options.heldOutPrompts ?? 32, generalPassages: options.generalPassages ?? 24, target, rank: options.rank ?? 4, selection };
 }
 
 /**
@@ -219,7 +251,17 @@ export async function proofRunOne(
   const { target, interactions } = settings;
   const lr = resolveLearnerConfig(run.learner).lr;
   const name = `${kind} lr ${formatLr(lr)} seed ${seed}`;
-  const adapters = AdapterSet.create(model, { seed, adapters: [{ kind, rank: settings.rank, target: { modules: setup.modules, layers: setup.layers } }] }, space);
+  const config: AdapterSetConfig = { seed, adapters: [{ kind: kind === 'lora' ? 'lora' : 'write', rank: settings.rank, target: { modules: setup.modules, layers: setup.layers } }] };
+  let features: string[] | undefined = kind === 'lora' ? undefined : [...space.ids];
+  const adapters = kind !== 'selected' ? AdapterSet.create(model, config, space) : {
+    window: settings.selection.window,
+    build: (experiences: readonly Experience[]) => {
+      const chosen = selectUserFeatures(model, worldChatEncoding(tokenizer), space, experiences, settings.selection);
+      features = chosen.kept;
+      log(`${name}: the user's features after ${experiences.length} interaction${experiences.length === 1 ? '' : 's'}: ${chosen.ranking.features.map((f) => `${f.id} ${f.score.toFixed(2)}`).slice(0, 6).join(', ')}; kept ${chosen.kept.join(', ')}`);
+      return AdapterSet.create(model, config, chosen.space);
+    },
+  };
   const user: HomeUser = { id: `proof-user-${seed}`, preferences: { [target.axis]: target.wanted }, statesPreferenceRate: 0.3 };
   const started = performance.now();
   const result = await simulateLearning({
@@ -229,7 +271,7 @@ export async function proofRunOne(
   });
   const wallMs = performance.now() - started;
   log(`${name}: ${(wallMs / 1000).toFixed(0)} s, steps trained ${result.steps.trained}, gated ${result.steps.skippedByGate}, reactions ${JSON.stringify(result.reactions)}`);
-  return { kind, lr, seed, points: result.points, reactions: result.reactions, steps: result.steps, stepMsMedian: medianOf(result.stepMs), wallMs };
+  return { kind, ...(features === undefined ? {} : { features }), lr, seed, points: result.points, reactions: result.reactions, steps: result.steps, stepMsMedian: medianOf(result.stepMs), wallMs };
 }
 
 export function proofConfig(setup: Pick<ProofSetup, 'model' | 'space' | 'layers' | 'modules'>, settings: ProofSettings, grid: { kinds: ProofKind[]; lrs: number[]; seeds: number[] }, learner: LearnerOptions = {}): ProofConfig {
@@ -237,7 +279,8 @@ export function proofConfig(setup: Pick<ProofSetup, 'model' | 'space' | 'layers'
   return {
     model: setup.model.spec.modelType, bundle: setup.space.name, hookPoint: setup.space.hookPoint, directions: setup.space.basis.rank, target: settings.target,
     kinds: grid.kinds, lrs: grid.lrs, seeds: grid.seeds, interactions: settings.interactions, evaluateAt: settings.evaluateAt,
-    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, rank: settings.rank, layers: setup.layers, modules: setup.modules, learner: rest,
+    heldOutPrompts: settings.heldOutPrompts, generalPassages: settings.generalPassages, rank: settings.rank,
+    ...(grid.kinds.includes('selected') ? { selection: settings.selection } : {}), layers: setup.layers, modules: setup.modules, learner: rest,
   };
 }
 
@@ -267,7 +310,7 @@ export function summariseKind(kind: ProofKind, lr: number, runs: readonly ProofR
 // level table is the comparison that holds across a sweep.
 export function matchedComparisons(runs: readonly ProofRunRecord[]): MatchedComparison[] {
   const matched: MatchedComparison[] = [];
-  for (const fc of runs.filter((r) => r.kind === 'write')) {
+  for (const fc of runs.filter((r) => FC_PROOF_KINDS.includes(r.kind))) {
     const lora = runs.find((r) => r.kind === 'lora' && r.seed === fc.seed && r.lr === fc.lr);
     if (lora === undefined) continue;
     for (const [level, progressOf] of [['teacher gap', gapReduction], ['judge gain', judgeGain]] as const) {
@@ -275,10 +318,10 @@ export function matchedComparisons(runs: readonly ProofRunRecord[]): MatchedComp
       const pl = progressOf(lora.points);
       const value = Math.min(pf[pf.length - 1], pl[pl.length - 1]);
       if (!(value > 0)) continue;
-      matched.push({ seed: fc.seed, lr: fc.lr, level, value, lossShift: { write: lossShiftAtLevel(fc.points, pf, value), lora: lossShiftAtLevel(lora.points, pl, value) } });
+      matched.push({ seed: fc.seed, kind: fc.kind, lr: fc.lr, level, value, lossShift: { fc: lossShiftAtLevel(fc.points, pf, value), lora: lossShiftAtLevel(lora.points, pl, value) } });
     }
   }
-  return matched.sort((a, b) => a.lr - b.lr || a.seed - b.seed);
+  return matched.sort((a, b) => a.lr - b.lr || a.seed - b.seed || FC_PROOF_KINDS.indexOf(a.kind) - FC_PROOF_KINDS.indexOf(b.kind));
 }
 
 /** Summaries, matched comparisons and the level table over finished runs (in the config's kind, lr, seed order). */

@@ -1,4 +1,4 @@
-import type { AdapterSet } from '../adapt/index.js';
+import { AdapterSet } from '../adapt/index.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLm } from '../model/causalLm.js';
 import { Random } from '../tensor/index.js';
@@ -34,8 +34,14 @@ import { sampleReply } from './sampleReply.js';
 export interface SimulationOptions {
   model: CausalLm;
   tokenizer: TextTokenizer;
-  /** The user's adapter set, fresh (built by the caller on `model`). */
-  adapters: AdapterSet;
+  /**
+   * The user's adapter set, fresh (built by the caller on `model`); or how to
+   * build it from the user's first `window` interactions (per-user feature
+   * selection, featureSelection.ts). Until it is built the assistant replies as
+   * the base model, which is what a fresh adapter does (its update starts at 0),
+   * and then the learner takes one step per buffered interaction, in order.
+   */
+  adapters: AdapterSet | DeferredAdapters;
   quality?: QualityDetector | null;
   user: HomeUser;
   /** The axis measured; default: the user's first preferred axis. */
@@ -55,6 +61,12 @@ export interface SimulationOptions {
   onStep?: (log: StepLog, interaction: number) => void;
   /** Called with each measurement. */
   onPoint?: (point: SimulationPoint) => void;
+}
+
+export interface DeferredAdapters {
+  /** Interactions gathered before the adapter is built (>= 1). */
+  window: number;
+  build(experiences: readonly Experience[]): AdapterSet;
 }
 
 export interface SimulationPoint {
@@ -90,7 +102,7 @@ export function userContext(user: HomeUser, rng: Random): Experience['context'] 
 }
 
 export async function simulateLearning(options: SimulationOptions): Promise<SimulationResult> {
-  const { model, tokenizer, adapters, user } = options;
+  const { model, tokenizer, user } = options;
   const preferred = homeAxisNames.find((a) => user.preferences[a] !== undefined);
   if (preferred === undefined) throw new RangeError(`simulateLearning: user ${user.id} has no preference to learn`);
   const target = options.target ?? { axis: preferred, wanted: user.preferences[preferred] as string };
@@ -105,13 +117,18 @@ export async function simulateLearning(options: SimulationOptions): Promise<Simu
   const profile = renderHomeContext(user.preferences, 'profile', new Random(seed + 30_000));
   const gapSamples = teacherSamples(model, encoding, requests, profile, { maxTokens: options.replyMaxTokens ?? 48, seed: seed + 40_000 });
   const passages = generalTextProbe(tokenizer, options.generalPassages ?? 16);
-  const learner = new OnlineLearner({ model, tokenizer, adapters, encoding, quality: options.quality ?? null, config: { seed, ...options.learner } });
+  const deferred = options.adapters instanceof AdapterSet ? null : options.adapters;
+  if (deferred !== null && !(Number.isSafeInteger(deferred.window) && deferred.window >= 1)) throw new RangeError(`simulateLearning: the deferred adapters' window must be an integer >= 1, got ${deferred.window}`);
+  let adapters: AdapterSet | null = deferred === null ? options.adapters as AdapterSet : null;
+  let learner: OnlineLearner | null = null;
+  const pending: Experience[] = [];
+  const forwardOptions = () => adapters?.forwardOptions() ?? {};
   const rng = new Random(seed);
   const replyRng = new Random(seed + 1);
   const result: SimulationResult = { target, points: [], reactions: {}, steps: { trained: 0, skippedByGate: 0, nonFinite: 0 }, stepMs: [], trace: [] };
 
   const measure = async (interactions: number) => {
-    const forward = adapters.forwardOptions();
+    const forward = forwardOptions();
     const judge = await measureAxis(model, forward, encoding, prompts, target, { maxTokens: options.replyMaxTokens ?? 48, temperature: options.replyTemperature ?? 0.7, seed: seed + 20_000 });
     const point: SimulationPoint = {
       interactions,
@@ -123,27 +140,38 @@ export async function simulateLearning(options: SimulationOptions): Promise<Simu
     options.onPoint?.(point);
   };
 
+  const labels: string[] = [];
   if (evaluateAt.includes(0)) await measure(0);
   for (let i = 1; i <= options.interactions; i++) {
     const dialogue = generateHomeDialogue(rng, { stated: false, feedback: false });
     const turns = dialogue.turns.slice(0, dialogue.turns.findIndex((t) => t.role === 'assistant'));
     const sampled = sampleReply(model, encoding.prompt(turns), {
       maxTokens: options.replyMaxTokens ?? 48, temperature: options.replyTemperature ?? 0.7, rng: replyRng,
-      stopTokenIds: encoding.stopTokenIds, forward: adapters.forwardOptions(),
+      stopTokenIds: encoding.stopTokenIds, forward: forwardOptions(),
     });
     const reply = encoding.decode(sampled.stopped ? sampled.tokens.slice(0, -1) : sampled.tokens).trim() || '...';
     const reaction = reactionFromFeedback(userReaction(user, reply, rng));
     const label = reaction.kind === 'thumbs' ? (reaction.up ? 'thumbs up' : 'thumbs down') : reaction.kind;
     result.reactions[label] = (result.reactions[label] ?? 0) + 1;
     const experience: Experience = { id: `${user.id}-${i}`, user: user.id, prompt: turns, reply, reaction, context: userContext(user, rng) };
-    const log = learner.step(experience);
-    result.stepMs.push(log.wallMs);
-    if (log.trained) result.steps.trained++;
-    else if (log.skipped === 'gate') result.steps.skippedByGate++;
-    else if (log.skipped === 'non-finite') result.steps.nonFinite++;
-    const e = log.experiences[0];
-    result.trace.push({ interaction: i, reaction: label, weight: e?.gate.weight ?? 0, trained: log.trained, terms: e?.terms ?? {} });
-    options.onStep?.(log, i);
+    pending.push(experience);
+    labels.push(label);
+    if (adapters === null && (pending.length >= deferred!.window || i === options.interactions)) adapters = deferred!.build(pending);
+    if (adapters !== null) {
+      learner ??= new OnlineLearner({ model, tokenizer, adapters, encoding, quality: options.quality ?? null, config: { seed, ...options.learner } });
+      const first = i - pending.length + 1;
+      for (const [j, buffered] of pending.entries()) {
+        const log = learner.step(buffered);
+        result.stepMs.push(log.wallMs);
+        if (log.trained) result.steps.trained++;
+        else if (log.skipped === 'gate') result.steps.skippedByGate++;
+        else if (log.skipped === 'non-finite') result.steps.nonFinite++;
+        const e = log.experiences[0];
+        result.trace.push({ interaction: first + j, reaction: labels[first + j - 1], weight: e?.gate.weight ?? 0, trained: log.trained, terms: e?.terms ?? {} });
+        options.onStep?.(log, first + j);
+      }
+      pending.length = 0;
+    }
     if (evaluateAt.includes(i)) await measure(i);
     // Long runs stay responsive to signals and timers.
     await new Promise<void>((resolve) => setImmediate(resolve));
