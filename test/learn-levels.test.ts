@@ -69,3 +69,11 @@ test('a kind none of whose learning rates has every seed reach a level has no en
   assert.deepEqual(forgettingAtLevels(stuck), [], 'read never reduces the gap, so there is no level every kind reaches');
   assert.deepEqual(forgettingAtLevels([]), []);
 });
+
+test('each entry carries the spread of its seeds\' shifts, so a difference inside it can be called a tie', () => {
+  const [row] = forgettingAtLevels([trajectory('x', 1e-2, 1, [0, 1], [0, 0.1]), trajectory('x', 1e-2, 2, [0, 1], [0, 0.3])], [0.5]);
+  close(row.byKind.x?.lossShift, 0.1, 'mean of 0.05 and 0.15');
+  assert.ok(Math.abs((row.byKind.x?.lossShiftSd ?? 0) - Math.SQRT2 * 0.05) < 1e-12, `sd: ${row.byKind.x?.lossShiftSd}`);
+  const [single] = forgettingAtLevels([trajectory('x', 1e-2, 1, [0, 1], [0, 0.1])], [0.5]);
+  assert.ok(Number.isNaN(single.byKind.x?.lossShiftSd), 'one seed has no spread');
+});

@@ -39,6 +39,8 @@ export function lossShiftAtLevel(points: readonly SimulationPoint[], progress: r
 export interface LevelEntry {
   /** Mean over seeds of the loss shift where each seed first reaches the level (nats/token). */
   lossShift: number;
+  /** Sample standard deviation of the per-seed shifts (NaN with one seed): a difference between kinds smaller than this is a tie. */
+  lossShiftSd: number;
   /** The learning rate that gave the smallest shift at this level. */
   lr: number;
 }
@@ -100,7 +102,8 @@ export function forgettingAtLevels(runs: readonly Trajectory[], fractions: reado
         if (g.kind !== kind || reachedByAll(g) < level) continue;
         const shifts = g.seeds.map((s) => lossShiftAtLevel(s.points, s.progress, level));
         const lossShift = shifts.reduce((a, b) => a + b, 0) / shifts.length;
-        if (entry === null || lossShift < entry.lossShift) entry = { lossShift, lr: g.lr };
+        const lossShiftSd = shifts.length < 2 ? Number.NaN : Math.sqrt(shifts.reduce((a, b) => a + (b - lossShift) ** 2, 0) / (shifts.length - 1));
+        if (entry === null || lossShift < entry.lossShift) entry = { lossShift, lossShiftSd, lr: g.lr };
       }
       byKind[kind] = entry;
     }

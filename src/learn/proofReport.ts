@@ -39,7 +39,7 @@ export function describeProofRun(result: ProofRunResult): string {
     lines.push(`seed ${m.seed}, lr ${formatLr(m.lr)}, at equal ${m.level} ${small(m.value, 3)}: general-text loss shift ${kindLabel(m.kind)} ${signed(m.lossShift.fc)}, plain LoRA ${signed(m.lossShift.lora)}`);
   }
   if (result.levels.length > 0) {
-    lines.push(`forgetting at equal teacher-gap reduction, each kind at its best lr (mean over seeds; levels are shares of ${small(result.levels[result.levels.length - 1].level)}, the most every kind reaches):`);
+    lines.push(`forgetting at equal teacher-gap reduction, each kind at its best lr (mean ± sd over seeds, a difference inside the spread is a tie; levels are shares of ${small(result.levels[result.levels.length - 1].level)}, the most every kind reaches):`);
     for (const row of result.levels) lines.push(`  ${describeLevelRow(row)}`);
   } else {
     lines.push('forgetting at equal teacher-gap reduction: no level to compare at (some kind never reduced the teacher gap in every seed)');
@@ -47,8 +47,8 @@ export function describeProofRun(result: ProofRunResult): string {
   return lines.join('\n');
 }
 
-/** "at gap reduction 0.0123 (50%): FC-LoRA +0.0050 (lr 1e-2), plain LoRA +0.0120 (lr 3e-3) nats/token" */
+/** "at gap reduction 0.0123 (50%): FC-LoRA +0.0050 ± 0.0010 (lr 1e-2), plain LoRA +0.0120 ± 0.0030 (lr 3e-3) nats/token" (mean ± sd over seeds) */
 export function describeLevelRow(row: ForgettingAtLevel): string {
-  const parts = Object.entries(row.byKind).map(([kind, entry]) => `${kindLabel(kind as ProofKind)} ${entry === null ? 'n/a (no lr has every seed reach it)' : `${signed(entry.lossShift)} (lr ${formatLr(entry.lr)})`}`);
+  const parts = Object.entries(row.byKind).map(([kind, entry]) => `${kindLabel(kind as ProofKind)} ${entry === null ? 'n/a (no lr has every seed reach it)' : `${signed(entry.lossShift)}${Number.isNaN(entry.lossShiftSd) ? '' : ` ± ${small(entry.lossShiftSd)}`} (lr ${formatLr(entry.lr)})`}`);
   return `at gap reduction ${small(row.level)} (${Math.round(row.fraction * 100)}%): ${parts.join(', ')} nats/token`;
 }
