@@ -24,8 +24,8 @@ const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 class Invalid extends Error {}
 
-/** A value, shortly, for an error message. */
-function shown(value: unknown): string {
+/** A value, shortly, for an error message ("the string \"abc\"", "a list of 3", "number 4"). */
+export function shown(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 30 ? `${value.slice(0, 27)}...` : value)}`;
   if (Array.isArray(value)) return `a list of ${value.length}`;

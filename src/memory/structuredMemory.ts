@@ -1,4 +1,5 @@
 import { type Experience, type ExperienceContext, promptTurns as experienceTurns, teacherPromptTurns } from '../learn/experience.js';
+import { shown } from '../learn/validateExperience.js';
 import type { ChatTurn } from '../world/types.js';
 import { Bm25Index, type Bm25Params, tokenize } from './bm25.js';
 import { type MemoryNote, NOTE_SOURCES, type NoteSource, extractNotes, noteKey } from './noteExtraction.js';
@@ -202,15 +203,6 @@ export class StructuredMemory {
   }
 }
 
-/** A value, shortly, for an error message. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 30 ? `${value.slice(0, 27)}...` : value)}`;
-  if (Array.isArray(value)) return `a list of ${value.length}`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
 
 const STATE_FIELDS = ['format', 'version', 'notes'];
 const NOTE_FIELDS = ['id', 'text', 'source', 'createdAt'];
