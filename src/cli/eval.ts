@@ -1,4 +1,5 @@
 import { runEvalBase } from './evalBase.js';
+import { runEvalBench } from './evalBench.js';
 import { runEvalLearnProof } from './evalLearnProof.js';
 
 // `imprint eval --suite NAME`: picks the suite; each suite's file parses its own
@@ -10,6 +11,8 @@ interface Suite {
 }
 
 const suites: Record<string, Suite> = {
+  quick: { summary: 'the continual-learning benchmark, small: every method on every scenario, one seed (about 10 minutes)', run: runEvalBench },
+  full: { summary: 'the continual-learning benchmark, full size: 3 seeds, 8 users, 50 interactions (hours; resumable per cell)', run: runEvalBench },
   base: { summary: 'the base probes of a model (style following, QA, general-text loss)', run: runEvalBase },
   'learn-proof': { summary: 'the learner\'s proof: FC-LoRA against plain LoRA learning a simulated user\'s preference, with forgetting, plots and resume', run: runEvalLearnProof },
 };

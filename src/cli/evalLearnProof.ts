@@ -4,6 +4,7 @@ import { type AxisTarget, DEFAULT_LEARNING_RATE, DEFAULT_PROOF_SELECTION, PROOF_
 import { shippedModelConfig } from '../pretrain/config.js';
 import type { HomeAxis } from '../world/home/styleStatements.js';
 import { DEFAULT_BUNDLE, parseRankFlag, resolveBundlePath } from './learnSetup.js';
+import { asNumber, parseListFlag } from './listFlags.js';
 import { loadModelArgument, parseNumberFlag } from './modelArgument.js';
 
 // `imprint eval --suite learn-proof`: the learner's proof as a reproducible
@@ -47,20 +48,6 @@ learning rate. The shipped model takes minutes per run.
 
 Progress goes to stderr, a line per measurement, with the run's number, the
 time elapsed and an estimate of the time left.`;
-
-/** "1,2,3" → [1, 2, 3], each item checked; repeats dropped. */
-function parseListFlag<T>(name: string, raw: string | undefined, item: (s: string) => T | undefined, expected: string): T[] | undefined {
-  if (raw === undefined) return undefined;
-  const parts = raw.split(',').map((s) => s.trim());
-  const values = parts.map(item);
-  if (parts.some((p) => p === '') || values.some((v) => v === undefined)) throw new RangeError(`--${name} must be ${expected}, got '${raw}'`);
-  return [...new Set(values as T[])];
-}
-
-const asNumber = (check: (n: number) => boolean) => (s: string): number | undefined => {
-  const n = Number(s);
-  return s !== '' && check(n) ? n : undefined;
-};
 
 function parseTargetFlag(raw: string | undefined): AxisTarget | undefined {
   if (raw === undefined) return undefined;

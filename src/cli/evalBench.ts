@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { type BenchSuiteConfig, runBenchSuite } from '../eval/bench/benchSuite.js';
+import { METHOD_NAMES } from '../eval/bench/methods/registry.js';
+import { SCENARIO_NAMES, type ScenarioFamily } from '../eval/bench/scenarios.js';
+import { BENCH_SUITES } from '../eval/bench/suites.js';
+import { ProgressBar } from '../ui/progressBar.js';
+import { DEFAULT_BUNDLE, resolveBundlePath } from './learnSetup.js';
+import { asNumber, parseListFlag } from './listFlags.js';
+import { loadModelArgument } from './modelArgument.js';
+
+// `imprint eval --suite quick|full`: the continual-learning benchmark
+// (src/eval/bench). Every method on every scenario, resumable per cell.
+
+const CODING_BUNDLE = 'coding-roles';
+
+const help = `usage: imprint eval --suite quick|full [--model DIR] [--out DIR] [--seeds LIST]
+       [--methods LIST] [--scenarios LIST] [--json]
+
+The continual-learning benchmark: each method adapts to simulated users and
+coding environments from their reactions only, and is measured without memory
+in the prompt (and with it, for memory methods): the judges' score on the
+users' axes against interactions, forgetting (general-text loss, fact-QA,
+backward transfer across environments in sequence), drift under garbage, and
+cost. quick (1 seed, tiny sizes) takes about 10 minutes here; full is the real
+comparison (hours; every finished cell is saved, rerun the same command to go on).
+
+  --model DIR        default: the shipped model; it needs bundles ${DEFAULT_BUNDLE} (home) and
+                     ${CODING_BUNDLE} (coding) in its bundles/ folder
+  --out DIR          where cells.jsonl, summary.json, report.md and report.html go
+                     (default runs/bench-SUITE)
+  --seeds LIST       override the suite's seeds
+  --methods LIST     a subset of: ${METHOD_NAMES.join(', ')}
+  --scenarios LIST   a subset of: ${SCENARIO_NAMES.join(', ')}
+  --json             the summary as JSON on stdout
+
+Progress (a bar with an ETA over interactions) goes to stderr.`;
+
+export async function runEvalBench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      suite: { type: 'string' },
+      model: { type: 'string' },
+      out: { type: 'string' },
+      seeds: { type: 'string' },
+      methods: { type: 'string' },
+      scenarios: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  const suiteName = values.suite ?? 'quick';
+  const base = BENCH_SUITES[suiteName];
+  if (base === undefined) throw new RangeError(`--suite must be ${Object.keys(BENCH_SUITES).join(' or ')} for the benchmark, got '${suiteName}'`);
+  const seeds = parseListFlag('seeds', values.seeds, asNumber((n) => Number.isSafeInteger(n) && n >= 0), 'a comma-separated list of integers >= 0');
+  const methods = parseListFlag('methods', values.methods, (s) => (METHOD_NAMES.includes(s) ? s : undefined), `a comma-separated list of methods (${METHOD_NAMES.join(', ')})`);
+  const scenarios = parseListFlag('scenarios', values.scenarios, (s) => ((SCENARIO_NAMES as readonly string[]).includes(s) ? s as ScenarioFamily : undefined), `a comma-separated list of scenarios (${SCENARIO_NAMES.join(', ')})`);
+  const config: BenchSuiteConfig = {
+    ...base, ...(seeds === undefined ? {} : { seeds }), ...(methods === undefined ? {} : { methods }), ...(scenarios === undefined ? {} : { scenarios }),
+  };
+
+  const loaded = loadModelArgument(values.model, 'eval');
+  const bundles = { home: resolveBundlePath(loaded.dir, DEFAULT_BUNDLE), coding: resolveBundlePath(loaded.dir, CODING_BUNDLE) };
+  const outDir = values.out ?? `runs/bench-${suiteName}`;
+  let bar: ProgressBar | null = null;
+  process.once('SIGINT', () => {
+    process.stderr.write(`\ninterrupted; finished cells are in ${outDir}/cells.jsonl; rerun the same command to continue\n`);
+    process.exit(130);
+  });
+  const result = await runBenchSuite({
+    config, modelDir: loaded.dir, bundles, outDir,
+    log: (line) => {
+      // On a terminal the bar owns the current line: end it before a log line.
+      if (bar !== null && process.stderr.isTTY) process.stderr.write('\n');
+      process.stderr.write(`${line}\n`);
+    },
+    onProgress: (cell, index, cells, done, total) => {
+      bar ??= new ProgressBar({ total, unit: 'interactions' });
+      bar.update(done, done, { cell: `${index + 1}/${cells} ${cell.method} on ${cell.scenario}` });
+    },
+  });
+  if (bar !== null && process.stderr.isTTY) process.stderr.write('\n');
+  if (values.json) {
+    console.log(JSON.stringify({ suite: suiteName, out: outDir, ran: result.ran, resumed: result.resumed, files: result.files, summary: result.summary }));
+    return 0;
+  }
+  for (const s of result.summary) {
+    const score = s.scoreAfter === null ? 'n/a' : `${s.scoreBefore?.mean.toFixed(3)} → ${s.scoreAfter.mean.toFixed(3)}`;
+    console.log(`${s.scenario.padEnd(15)} ${s.method.padEnd(14)} ${s.status === 'ok' ? `score ${score}, general-text loss ${s.generalLossShift === null ? 'n/a' : `${s.generalLossShift.mean >= 0 ? '+' : ''}${s.generalLossShift.mean.toFixed(4)}`}` : `unavailable: ${s.reason}`}`);
+  }
+  if (result.files !== null) console.log(`\nwrote ${result.files.cells} and ${result.files.summary}`);
+  return 0;
+}

@@ -1,0 +1,16 @@
+// Comma-separated list flags (--seeds 1,2,3, --methods a,b), parsed and checked item by item.
+
+/** "1,2,3" → [1, 2, 3], each item checked; repeats dropped. */
+export function parseListFlag<T>(name: string, raw: string | undefined, item: (s: string) => T | undefined, expected: string): T[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim());
+  const values = parts.map(item);
+  if (parts.some((p) => p === '') || values.some((v) => v === undefined)) throw new RangeError(`--${name} must be ${expected}, got '${raw}'`);
+  return [...new Set(values as T[])];
+}
+
+export const asNumber = (check: (n: number) => boolean) => (s: string): number | undefined => {
+  const n = Number(s);
+  return s !== '' && check(n) ? n : undefined;
+};
+

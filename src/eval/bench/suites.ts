@@ -1,0 +1,38 @@
+import { METHOD_NAMES } from './methods/registry.js';
+import { SCENARIO_NAMES } from './scenarios.js';
+import type { BenchSuiteConfig } from './benchSuite.js';
+
+// The two benchmark suites. Both run every method on every scenario; they
+// differ in size only.
+//   quick  one seed, 2 users or environments per scenario, a handful of
+//          interactions: the smoke run the README shows, about 10 minutes on
+//          a 2-core machine. Too small to rank methods (its intervals are
+//          undefined with one seed): it shows the harness works end to end.
+//   full   the real comparison: 3 seeds, 8 home users with 50 interactions
+//          each, 4 coding environments, garbage at 10/30/50%, 4 environments in
+//          sequence. Hours per seed on this machine; every cell is saved as it
+//          finishes, so it runs across several sittings.
+
+export const QUICK_SUITE: BenchSuiteConfig = {
+  name: 'quick',
+  seeds: [1],
+  sizes: { homeUsers: 2, codingEnvironments: 2, adversarialUsers: 1, sequentialEnvironments: 2, interactions: 4, sequentialInteractions: 3, evaluateEvery: 2, garbageRates: [0.3] },
+  scenarios: [...SCENARIO_NAMES],
+  methods: [...METHOD_NAMES],
+  settings: { heldOut: 4, replyTokens: 40, temperature: 0.7, facts: 8 },
+  generalPassages: 6,
+  learner: {},
+};
+
+export const FULL_SUITE: BenchSuiteConfig = {
+  name: 'full',
+  seeds: [1, 2, 3],
+  sizes: { homeUsers: 8, codingEnvironments: 4, adversarialUsers: 2, sequentialEnvironments: 4, interactions: 50, sequentialInteractions: 20, evaluateEvery: 10, garbageRates: [0.1, 0.3, 0.5] },
+  scenarios: [...SCENARIO_NAMES],
+  methods: [...METHOD_NAMES],
+  settings: { heldOut: 16, replyTokens: 48, temperature: 0.7, facts: 24 },
+  generalPassages: 16,
+  learner: {},
+};
+
+export const BENCH_SUITES: Record<string, BenchSuiteConfig> = { quick: QUICK_SUITE, full: FULL_SUITE };
