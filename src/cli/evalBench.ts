@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type BenchSuiteConfig, runBenchSuite } from '../eval/bench/benchSuite.js';
 import { METHOD_NAMES } from '../eval/bench/methods/registry.js';
+import { benchMarkdown } from '../eval/bench/report.js';
 import { SCENARIO_NAMES, type ScenarioFamily } from '../eval/bench/scenarios.js';
 import { BENCH_SUITES } from '../eval/bench/suites.js';
 import { ProgressBar } from '../ui/progressBar.js';
@@ -89,10 +90,7 @@ export async function runEvalBench(args: string[]): Promise<number> {
     console.log(JSON.stringify({ suite: suiteName, out: outDir, ran: result.ran, resumed: result.resumed, files: result.files, summary: result.summary }));
     return 0;
   }
-  for (const s of result.summary) {
-    const score = s.scoreAfter === null ? 'n/a' : `${s.scoreBefore?.mean.toFixed(3)} → ${s.scoreAfter.mean.toFixed(3)}`;
-    console.log(`${s.scenario.padEnd(15)} ${s.method.padEnd(14)} ${s.status === 'ok' ? `score ${score}, general-text loss ${s.generalLossShift === null ? 'n/a' : `${s.generalLossShift.mean >= 0 ? '+' : ''}${s.generalLossShift.mean.toFixed(4)}`}` : `unavailable: ${s.reason}`}`);
-  }
-  if (result.files !== null) console.log(`\nwrote ${result.files.cells} and ${result.files.summary}`);
+  console.log(benchMarkdown({ suite: suiteName, config, summary: result.summary }));
+  if (result.files !== null) console.log(`\nwrote ${result.files.markdown}, ${result.files.html}, ${result.files.summary} (cells in ${result.files.cells})`);
   return 0;
 }

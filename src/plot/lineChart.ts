@@ -1,6 +1,8 @@
 // Line charts as standalone SVG: loss curves, learning curves. No dependencies, so
 // any layer can draw one; the output opens in a browser or a Markdown viewer.
 
+import { escapeXml, niceTicks, palette } from './chartParts.js';
+
 export interface Series {
   name: string;
   points: readonly [number, number][];
@@ -14,22 +16,6 @@ export interface ChartOptions {
   width?: number;
   height?: number;
   logY?: boolean;
-}
-
-const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function niceTicks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo)) return [lo];
-  const step = Math.pow(10, Math.floor(Math.log10((hi - lo) / count)));
-  const multiple = [1, 2, 5, 10].find((m) => (hi - lo) / (m * step) <= count) ?? 10;
-  const s = multiple * step;
-  const ticks: number[] = [];
-  for (let v = Math.ceil(lo / s) * s; v <= hi + s * 1e-9; v += s) ticks.push(Number(v.toPrecision(12)));
-  return ticks;
 }
 
 export function lineChartSvg(series: readonly Series[], options: ChartOptions): string {

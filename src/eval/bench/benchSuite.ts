@@ -9,6 +9,7 @@ import { type BenchIdentity, CELLS_FILE, identityDifferences, readCellsFile, wri
 import { methodsNamed } from './methods/registry.js';
 import { type BaseFigures, type CellResult, type CellSettings, measureBase, runCell } from './runCell.js';
 import { type Scenario, type ScenarioFamily, type ScenarioSizes, buildScenarios } from './scenarios.js';
+import { writeBenchReport } from './report.js';
 import { type MethodScenarioSummary, summarise } from './summary.js';
 
 // `imprint eval --suite quick|full`: every chosen method on every scenario, for
@@ -42,7 +43,7 @@ export interface BenchSuiteResult {
   summary: MethodScenarioSummary[];
   ran: number;
   resumed: number;
-  files: { cells: string; summary: string } | null;
+  files: { cells: string; summary: string; markdown: string; html: string } | null;
 }
 
 export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSuiteResult> {
@@ -113,6 +114,8 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
     log(`[cell ${index + 1}/${todo.length}] ${method.name} on ${scenario.name} seed ${seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `unavailable (${cell.reason})`}`);
   }
   const summary = summarise(done);
-  if (files !== null) writeFileAtomic(files.summary, [Buffer.from(`${JSON.stringify({ suite: config.name, config, summary }, null, 1)}\n`, 'utf8')]);
-  return { cells: done, summary, ran: todo.length, resumed, files: files === null ? null : { cells: resolve(files.cells), summary: resolve(files.summary) } };
+  if (files === null) return { cells: done, summary, ran: todo.length, resumed, files: null };
+  writeFileAtomic(files.summary, [Buffer.from(`${JSON.stringify({ suite: config.name, config, summary }, null, 1)}\n`, 'utf8')]);
+  const report = writeBenchReport(options.outDir!, { suite: config.name, config, summary });
+  return { cells: done, summary, ran: todo.length, resumed, files: { cells: resolve(files.cells), summary: resolve(files.summary), ...report } };
 }
