@@ -57,7 +57,7 @@ export function bundleSha256(space: FeatureSpace): string {
 }
 
 /** JSON with sorted keys, so that key order does not count as a difference. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;

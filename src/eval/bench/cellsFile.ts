@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
+import { canonical } from '../learnProofConfig.js';
 import type { CellResult } from './runCell.js';
 
 // The finished cells of a benchmark directory: cells.jsonl, a config line
@@ -20,15 +21,6 @@ export interface BenchIdentity {
   model: string;
   /** Everything else that decides a cell's numbers: sizes, settings, learner options. */
   settings: Record<string, unknown>;
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** What differs between a stored identity and the asked one, one phrase each; empty when the cells are reusable. */
