@@ -15,6 +15,8 @@ import { runSae } from './sae.js';
 import { runWorld } from './world.js';
 
 // The `imprint` command. Each subcommand lives in its own file and parses its own flags.
+// serve and users are loaded when run: they bring Fastify and SQLite's native module, which no
+// other command needs (nor should fail for).
 
 interface Command {
   summary: string;
@@ -35,6 +37,8 @@ const commands: Record<string, Command> = {
   learn: { summary: 'learn an adapter from a file of interactions (JSONL) into a versioned adapter store', run: runLearn },
   chat: { summary: 'a terminal chat that learns live into your adapter (/up /down /correct /prefer /note /undo)', run: runChat },
   adapter: { summary: 'versions of an adapter store: list, show, rollback, export (--format peft|gguf)', run: runAdapter },
+  serve: { summary: 'an OpenAI-compatible chat server; each API key\'s adapter learns from its feedback in the background', run: async (args) => (await import('./serve.js')).runServe(args) },
+  users: { summary: 'users and API keys of imprint serve: add, list, revoke (--data DIR)', run: async (args) => (await import('./users.js')).runUsers(args) },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 
