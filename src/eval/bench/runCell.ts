@@ -79,7 +79,6 @@ export interface CellResult {
 /** What every cell of a run shares: the base model's figures (measured once) and the probes. */
 export interface BaseFigures {
   generalLoss: number;
-  generalMs: number;
   factQa: number;
 }
 
@@ -112,10 +111,7 @@ export async function factAccuracy(model: CausalLm, forward: StudentForward, enc
 }
 
 export async function measureBase(model: CausalLm, encoding: ChatEncoding, passages: number[][], facts: number): Promise<BaseFigures> {
-  const started = performance.now();
-  const generalLoss = generalTextLoss(model, {}, passages);
-  const generalMs = performance.now() - started;
-  return { generalLoss, generalMs, factQa: await factAccuracy(model, {}, encoding, facts) };
+  return { generalLoss: generalTextLoss(model, {}, passages), factQa: await factAccuracy(model, {}, encoding, facts) };
 }
 
 /** Held-out requests of one agent: fixed by the cell's seed and the agent, the same for every method. */
@@ -227,7 +223,12 @@ export async function runCell(inputs: CellInputs): Promise<CellResult> {
   let lossSum = 0;
   let qaSum = 0;
   let methodMs = 0;
+  let baseMs = 0;
   for (const state of finals) {
+    // The base model timed on the same passages just before, so both see the same machine load and warm caches.
+    const b = performance.now();
+    generalTextLoss(state.model, {}, inputs.passages);
+    baseMs += performance.now() - b;
     const t = performance.now();
     lossSum += generalTextLoss(state.model, state.forward(), inputs.passages);
     methodMs += performance.now() - t;
@@ -246,7 +247,7 @@ export async function runCell(inputs: CellInputs): Promise<CellResult> {
       updates, interactions: interactionsDone,
       bytesPerUser: finals.reduce((s, state) => s + state.bytes(), 0) / finals.length,
       extraPromptTokens: extra.reduce((a, b) => a + b, 0) / extra.length,
-      slowdown: inputs.base.generalMs > 0 ? methodMs / finals.length / inputs.base.generalMs : null,
+      slowdown: baseMs > 0 ? methodMs / baseMs : null,
     },
     wallMs: performance.now() - started,
   };

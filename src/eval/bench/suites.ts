@@ -3,12 +3,11 @@ import { SCENARIO_NAMES } from './scenarios.js';
 import type { BenchSuiteConfig } from './benchSuite.js';
 
 // The two benchmark suites, on every scenario.
-//   quick  one seed, 2 users or environments per scenario, 4 interactions, and
-//          one variant of each method (the FC kinds without their +res and
-//          -gate ablations): the smoke run the README shows, under 10 minutes
-//          on a 2-core machine. Too small to rank methods (one seed has no
-//          interval): it shows the harness works end to end.
-//   full   the real comparison, every method with every ablation: 3 seeds, 8 home users with 50 interactions
+//   quick  one seed, 2 users or environments per scenario, 4 interactions,
+//          every method: the smoke run the README shows, minutes on a 2-core
+//          machine. Too small to rank methods (one seed has no interval): it
+//          shows the harness works end to end.
+//   full   the real comparison: 3 seeds, 8 home users with 50 interactions
 //          each, 4 coding environments, garbage at 10/30/50%, 4 environments in
 //          sequence. Hours per seed on this machine; every cell is saved as it
 //          finishes, so it runs across several sittings.
@@ -18,7 +17,7 @@ export const QUICK_SUITE: BenchSuiteConfig = {
   seeds: [1],
   sizes: { homeUsers: 2, codingEnvironments: 2, adversarialUsers: 1, sequentialEnvironments: 2, interactions: 4, sequentialInteractions: 3, evaluateEvery: 4, garbageRates: [0.3] },
   scenarios: [...SCENARIO_NAMES],
-  methods: METHOD_NAMES.filter((name) => !name.endsWith('+res') && !name.endsWith('-gate')),
+  methods: [...METHOD_NAMES],
   settings: { heldOut: 3, replyTokens: 32, temperature: 0.7, facts: 4 },
   generalPassages: 4,
   // Half the default student sample: sampling is most of a learner step.
