@@ -1,3 +1,4 @@
+import type { FeatureSpace } from '../adapt/index.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { ChatEncoding } from '../learn/index.js';
 import type { LoadedModel } from '../model/load.js';
@@ -25,6 +26,10 @@ export interface ServeContext {
   /** The id clients pass as "model" (the model directory's name). */
   modelId: string;
   bundleName: string;
+  /** The bundle's features as the adapters use them (hook point, directions, encoders). */
+  featureSpace: FeatureSpace;
+  /** Each feature id's human label, from the bundle file. */
+  featureLabels: Record<string, string>;
   loaded: LoadedModel;
   tokenizer: TextTokenizer;
   encoding: ChatEncoding;

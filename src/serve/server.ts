@@ -15,8 +15,12 @@ import { registerAdapterRoutes } from './routes/adapter.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerAdapterFeatureRoutes } from './routes/adapterFeatures.js';
+import { registerCompletionFeatureRoutes } from './routes/completionFeatures.js';
+import { registerUiRoutes } from './routes/ui.js';
 import { adapterRecipe, resolveBundle } from './userAdapter.js';
 import { authenticate } from './users.js';
+import { loadBundle } from '../features/bundles/index.js';
 
 // The server: one process, two threads. The HTTP thread (Fastify) authenticates
 // every request by its API key, rate-limits it per key, validates it against
@@ -85,7 +89,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const ctx: ServeContext = {
-    db, dataDir, modelId: basename(loaded.dir), bundleName: recipe.space.name, loaded, tokenizer: loaded.tokenizer, encoding: worldChatEncoding(loaded.tokenizer),
+    db, dataDir, modelId: basename(loaded.dir), bundleName: recipe.space.name, featureSpace: recipe.space,
+    featureLabels: Object.fromEntries(loadBundle(bundlePath).bundle.features.map((f) => [f.id, f.label])), loaded, tokenizer: loaded.tokenizer, encoding: worldChatEncoding(loaded.tokenizer),
     registry: new AdapterRegistry(dataDir, loaded.model, recipe), learner, limits: options.limits, startedAt: Math.floor(Date.now() / 1000),
   };
   const app = buildApp(ctx, new RateLimiter(options.rateLimit));
@@ -118,6 +123,8 @@ export function buildApp(ctx: ServeContext, limiter: RateLimiter): FastifyInstan
 
   // Before the body is even read: who is calling, and are they within their rate.
   app.addHook('onRequest', async (request, reply) => {
+    // The web UI's page and assets are the same for everyone and hold no data; the page then calls the API with a key.
+    if (request.routeOptions.config?.publicAsset === true) return;
     const header = request.headers.authorization;
     if (header === undefined) throw new ApiError(401, 'authentication_error', 'no API key: send the header "Authorization: Bearer KEY" (imprint users add NAME makes a key)', null, 'missing_api_key');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -167,5 +174,8 @@ export function buildApp(ctx: ServeContext, limiter: RateLimiter): FastifyInstan
   registerChatRoutes(app, ctx);
   registerFeedbackRoutes(app, ctx);
   registerAdapterRoutes(app, ctx);
+  registerAdapterFeatureRoutes(app, ctx);
+  registerCompletionFeatureRoutes(app, ctx);
+  registerUiRoutes(app);
   return app;
 }
