@@ -131,8 +131,8 @@ describe('imprint eval --suite learn-proof', () => {
       assert.match(result.stderr, message);
     }
     const wrongSuite = run('--suite', 'forgetting', '--model', modelDir);
-    assert.match(wrongSuite.stderr, /--suite must be base \(.*\) or learn-proof \(.*\), got 'forgetting'/);
-    assert.match(run('--model', modelDir).stderr, /--suite must be base .* or learn-proof .*got nothing/);
+    assert.match(wrongSuite.stderr, /--suite must be quick \(.*\) or full \(.*\) or base \(.*\) or learn-proof \(.*\), got 'forgetting'/);
+    assert.match(run('--model', modelDir).stderr, /--suite must be quick .* or base .* or learn-proof .*got nothing/);
     const help = run('--help');
     assert.equal(help.status, 0);
     assert.match(help.stdout, /base .*\n.*learn-proof/);

@@ -186,7 +186,7 @@ describe('pretraining the tiny config', () => {
       assert.ok(report.bars.some((b) => b.name === 'stated home.formality'));
       assert.ok(report.general.heldOutLoss > 0);
       const wrongSuite = spawnSync(process.execPath, [cli, 'eval', '--suite', 'forgetting', '--model', join(dir, 'model')], { encoding: 'utf8' });
-      assert.match(wrongSuite.stderr, /--suite must be base .* or learn-proof .*, got 'forgetting'/);
+      assert.match(wrongSuite.stderr, /--suite must be quick .* or base .* or learn-proof .*, got 'forgetting'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ import { runSae } from './sae.js';
 import { runWorld } from './world.js';
 
 // The `imprint` command. Each subcommand lives in its own file and parses its own flags.
-// serve and users are loaded when run: they bring Fastify and SQLite's native module, which no
+// serve, users and loadtest are loaded when run: they bring Fastify and SQLite's native module, which no
 // other command needs (nor should fail for).
 
 interface Command {
@@ -39,6 +39,7 @@ const commands: Record<string, Command> = {
   adapter: { summary: 'versions of an adapter store: list, show, rollback, export (--format peft|gguf)', run: runAdapter },
   serve: { summary: 'an OpenAI-compatible chat server; each API key\'s adapter learns from its feedback in the background', run: async (args) => (await import('./serve.js')).runServe(args) },
   users: { summary: 'users and API keys of imprint serve: add, list, revoke (--data DIR)', run: async (args) => (await import('./users.js')).runUsers(args) },
+  loadtest: { summary: 'a bounded load test of imprint serve over loopback: throughput, latency p50/p95/p99, no feedback lost', run: async (args) => (await import('./loadtest.js')).runLoadtestCommand(args) },
   perf: { summary: 'benchmark the compute core and inference (GEMM, training, prefill, decode); --json for machine-readable output', run: runPerf },
 };
 
