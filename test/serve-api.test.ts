@@ -60,7 +60,7 @@ function assertError(answer: Answer, status: number, type: string, param?: strin
   if (param !== undefined) assert.equal(answer.body.error.param, param, answer.text);
 }
 
-async function waitForJobs(key: string, timeoutMs = 20_000): Promise<any> {
+async function waitForJobs(key: string, timeoutMs = 120_000): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const state = (await api('GET', '/v1/adapter', key)).body;

@@ -182,7 +182,7 @@ describe('imprint serve: a crash between the commit and "done"', () => {
 
     const second = await startInProcess(options(true));
     try {
-      for (const until = Date.now() + 20_000; ;) {
+      for (const until = Date.now() + 120_000; ;) {
         const row = second.db.prepare('SELECT state, result_json FROM learn_jobs WHERE id = ?').get(jobId) as { state: string; result_json: string | null };
         if (row.state === 'done') {
           assert.equal(JSON.parse(row.result_json!).recovered, true);

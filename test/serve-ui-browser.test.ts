@@ -30,7 +30,7 @@ const missing = pw === null ? 'playwright-core is not installed' : !existsSync(C
 if (missing !== null && process.env.IMPRINT_REQUIRE_CHROMIUM === '1') throw new Error(`IMPRINT_REQUIRE_CHROMIUM is set but ${missing}`);
 const skip = missing ?? false;
 
-test('the web UI: chat, feedback, the adapter learning, drift changing, rollback', { skip, timeout: 90_000 }, async () => {
+test('the web UI: chat, feedback, the adapter learning, drift changing, rollback', { skip, timeout: 300_000 }, async () => {
   const scratch = mkdtempSync(join(tmpdir(), 'imprint-serve-ui-browser-'));
   const server = await startServer({
     dataDir: join(scratch, 'data'), modelDir: makeTinyServeModel(scratch), bundle: TINY_BUNDLE, host: '127.0.0.1', port: 0, rank: 2, seed: 0, learn: true, quality: false,
@@ -87,9 +87,9 @@ test('the web UI: chat, feedback, the adapter learning, drift changing, rollback
     await second.locator('.feedback-status').filter({ hasText: 'correction sent' }).waitFor();
 
     // The worker learns; the page polls and shows the new version, its drift and its curve point.
-    await page.waitForFunction(() => document.getElementById('version')!.textContent !== 'v1', null, { timeout: 30_000 });
-    await page.waitForFunction((before) => document.getElementById('drift-chart')!.dataset.signature !== before, driftBefore, { timeout: 30_000 });
-    await page.waitForFunction(() => document.getElementById('queue')!.textContent!.startsWith('queue idle'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('version')!.textContent !== 'v1', null, { timeout: 90_000 });
+    await page.waitForFunction((before) => document.getElementById('drift-chart')!.dataset.signature !== before, driftBefore, { timeout: 90_000 });
+    await page.waitForFunction(() => document.getElementById('queue')!.textContent!.startsWith('queue idle'), null, { timeout: 90_000 });
     const learned = Number((await page.textContent('#version'))!.slice(1));
     assert.ok(learned > 1);
     assert.ok(Number(await page.getAttribute('#drift-chart', 'data-versions')) >= 2);

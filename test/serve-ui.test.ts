@@ -38,7 +38,7 @@ const chat = async (key: string, content: string) => {
   assert.equal(answer.status, 200, answer.text);
   return answer.body;
 };
-async function waitForJobs(key: string, timeoutMs = 20_000): Promise<void> {
+async function waitForJobs(key: string, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const q = (await api('GET', '/v1/adapter', key)).body.queue;
