@@ -17,6 +17,13 @@ import { type MethodScenarioSummary, summarise } from './summary.js';
 // (rewritten atomically), so an interrupted run resumes where it stopped; at the
 // end the summary, a Markdown table and the HTML report are written.
 
+/**
+ * Bump when a change to the harness changes what a cell measures (agents, scenarios,
+ * methods, metrics): cells made by another version are then refused instead of being
+ * mixed into a summary, even though the suite's sizes and settings are the same.
+ */
+export const BENCH_HARNESS_VERSION = 1;
+
 export interface BenchSuiteConfig {
   name: string;
   seeds: number[];
@@ -62,7 +69,7 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
 
   const identity: BenchIdentity = {
     format: 'imprint.bench', version: 1, suite: config.name, model: modelSha256(model),
-    settings: { sizes: config.sizes, settings: config.settings, generalPassages: config.generalPassages, learner: config.learner, bundles: { home: spaces.home.name, coding: spaces.coding.name } },
+    settings: { harness: BENCH_HARNESS_VERSION, sizes: config.sizes, settings: config.settings, generalPassages: config.generalPassages, learner: config.learner, bundles: { home: spaces.home.name, coding: spaces.coding.name } },
   };
   const files = options.outDir === undefined ? null : { cells: join(options.outDir, CELLS_FILE), summary: join(options.outDir, 'summary.json') };
   let done: CellResult[] = [];
