@@ -1,4 +1,4 @@
-import { type Experience, type ExperienceContext, promptTurns, teacherPromptTurns } from '../../../learn/index.js';
+import { type Experience, type ExperienceContext, encodeExperience, promptTurns, teacherPromptTurns } from '../../../learn/index.js';
 import { NeuralMemory, StructuredMemory } from '../../../memory/index.js';
 import type { ChatTurn } from '../../../world/types.js';
 import type { BenchMethod, MethodState } from './method.js';
@@ -82,8 +82,12 @@ export const titansMethod: BenchMethod = {
       prompt: (turns) => turns,
       learn: (experience) => {
         const log = memory.writeExperience(ctx.encoding, experience);
-        // Two base passes (with and without the context) read the pairs; the memory's own step is tiny beside them.
-        return { ms: log.wallMs, updated: !log.skipped, flops: log.skipped ? null : 2 * 2 * parameters * Math.max(1, log.rows) };
+        if (log.skipped) return { ms: log.wallMs, updated: false, flops: null };
+        // Two forward passes over the base (student and teacher prompt, each with the reply) read the pairs;
+        // the memory's own step is tiny beside them.
+        const encoded = encodeExperience(ctx.encoding, experience, ctx.model.spec.maxPositions, 1);
+        const tokens = encoded.student.length + (encoded.teacher?.length ?? encoded.student.length) + 2 * encoded.reply.length;
+        return { ms: log.wallMs, updated: true, flops: 2 * parameters * tokens };
       },
       bytes: () => memory.bytes(),
     };
