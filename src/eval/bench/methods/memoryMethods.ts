@@ -85,7 +85,7 @@ export const titansMethod: BenchMethod = {
         if (log.skipped) return { ms: log.wallMs, updated: false, flops: null };
         // Two forward passes over the base (student and teacher prompt, each with the reply) read the pairs;
         // the memory's own step is tiny beside them.
-        const encoded = encodeExperience(ctx.encoding, experience, ctx.model.spec.maxPositions, 1);
+        const encoded = encodeExperience(ctx.encoding, experience, ctx.model.spec.maxPositions, 64);
         const tokens = encoded.student.length + (encoded.teacher?.length ?? encoded.student.length) + 2 * encoded.reply.length;
         return { ms: log.wallMs, updated: true, flops: 2 * parameters * tokens };
       },
