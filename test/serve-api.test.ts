@@ -296,6 +296,28 @@ describe('imprint serve: the learner thread', () => {
   });
 });
 
+describe('imprint serve: adapter kinds', () => {
+  test('--kind picks a new user\'s adapter kind by the same rule as imprint learn, and a kind the bundle cannot take is refused at start', async () => {
+    const dataDir = join(scratch, 'reft-data');
+    const reft = await startServer(options(dataDir, { kind: 'reft', rank: undefined }));
+    try {
+      const key = addUser(reft.db, 'carol').key;
+      const c = await call(reft.url, 'POST', '/v1/chat/completions', key, { model: MODEL, messages: [{ role: 'user', content: 'Dim the lights.' }], max_tokens: 4, seed: 1 });
+      assert.equal(c.status, 200, c.text);
+      const fb = await call(reft.url, 'POST', '/v1/feedback', key, { completion_id: c.body.id, reaction: 'correction', text: 'Shorter.', corrected_reply: 'Done.' });
+      assert.equal(fb.status, 202, fb.text);
+      const stores = readdirSync(join(dataDir, 'adapters'));
+      assert.equal(stores.length, 1);
+      const state = AdapterStore.open(join(dataDir, 'adapters', stores[0])).readState(1).state;
+      assert.deepEqual(state.config.spec.adapters.map((a) => a.kind), ['reft'], 'a representation edit at the bundle\'s hook point');
+    } finally {
+      await reft.close();
+    }
+    // The tiny bundle is on the last block's output: nothing reads after it.
+    await assert.rejects(startServer(options(join(scratch, 'read-data'), { kind: 'read', rank: undefined })), /--kind read \(read-constrained FC-LoRA\) cannot use bundle "tiny-style" at blocks\.1\.post: no layer of this model reads/);
+  });
+});
+
 describe('imprint serve: the adapter endpoints', () => {
   test('rollback and reset make new versions that copy old ones, and replies use them', async () => {
     await waitForJobs(alice);

@@ -7,6 +7,7 @@ export {
   type RepresentationEditSpec, type ResidualAdapterSpec, type WriteConstrainedSpec,
 } from './config.js';
 export { buildAdapters, type AdapterParts, type ResidualSiteAdapter } from './build.js';
+export { DEFAULT_RANK, defaultAdapterConfig, kindDescription, type AdapterChoice } from './defaultConfig.js';
 export {
   featureSpaceFromBundle, featureSpaceFromDirections, featureSubspace,
   type DirectionsInput, type FeatureEncoder, type FeatureGeometry, type FeatureSpace, type FeatureSpaceOptions,

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ADAPTER_KINDS, type AdapterKind, AdapterSet, type AdapterSetConfig, type AdapterSpec, AdapterStore, type AdapterVersionRecord,
-  type FeatureGeometry, type FeatureSpace, type LinearSite, featureSubspace, type StoredState, VERSIONS_DIR, linearSites, readMap, selectTargets, streamPosition, writeBasis,
+  ADAPTER_KINDS, type AdapterChoice, type AdapterKind, AdapterSet, type AdapterSetConfig, AdapterStore, type AdapterVersionRecord,
+  type FeatureSpace, type StoredState, VERSIONS_DIR, defaultAdapterConfig, featureSubspace,
 } from '../adapt/index.js';
 import { type Bundle, loadBundle, terminalSafe } from '../features/bundles/index.js';
 import { type Experience, type QualityDetector, defaultFeatureSelection, loadBundleFeatureSpace, loadOrBuildQualityDetector, selectUserFeatures, worldChatEncoding } from '../learn/index.js';
@@ -14,37 +14,18 @@ import { parseNumberFlag, shippedModelDir } from './modelArgument.js';
 // What `imprint learn` and `imprint chat` share: the adapter a run trains (a new
 // one of the asked kind with targets the space rules allow, or the current
 // version of an existing store), the bundle it is constrained to, the feature
-// labels for reports, and the quality detector of the gate.
-//
-// Default targets, per kind, for a bundle whose directions live at hook point P
-// (src/adapt/spaces.ts decides what is allowed; nothing here is looser):
-//   write  o_proj and down_proj of every layer whose write lands at or before P
-//          (blocks.H.post: layers 0..H; blocks.H.pre: 0..H-1);
-//   read   q_proj, k_proj, v_proj, gate_proj and up_proj of every layer that
-//          reads the stream at or after P (blocks.H.post: layers H+1..);
-//   reft, gain  at P itself (no linear targets);
-//   lora   the write kind's modules and layers, unconstrained (every layer when
-//          no layer writes before P).
-// --targets picks the modules instead (names as PEFT matches them: "o_proj",
-// "mlp.down_proj"); their layers are still the allowed ones unless --layers
-// gives them, in which case the space rules judge exactly what was asked for.
+// labels for reports, and the quality detector of the gate. Which targets a new
+// adapter of each kind gets is src/adapt/defaultConfig.ts's rule.
+
+export { type AdapterChoice, DEFAULT_RANK, kindDescription } from '../adapt/index.js';
 
 export const DEFAULT_BUNDLE = 'assistant-style';
-export const DEFAULT_RANK = 4;
 export const QUALITY_CACHE_FILE = 'quality-detector.json';
 
-const WRITE_ROLES = new Set(['attention-output', 'down']);
-const READ_ROLES = new Set(['query', 'key', 'value', 'qkv', 'gate', 'up']);
 
 /** What a new feature-constrained adapter is confined to when --features is not given. */
 export const DEFAULT_FEATURES: FeatureChoice = { mode: 'all' };
 
-export interface AdapterChoice {
-  kind?: AdapterKind;
-  rank?: number;
-  targets?: string[];
-  layers?: number[];
-}
 
 export function parseKindFlag(raw: string | undefined): AdapterKind | undefined {
   if (raw === undefined) return undefined;
@@ -79,100 +60,6 @@ export function parseLayersFlag(raw: string | undefined): number[] | undefined {
     for (let l = from; l <= to; l++) layers.add(l);
   }
   return [...layers].sort((a, b) => a - b);
-}
-
-export function kindDescription(kind: AdapterKind): string {
-  return { write: 'write-constrained FC-LoRA', read: 'read-constrained FC-LoRA', reft: 'representation edit', gain: 'feature gain', lora: 'plain LoRA' }[kind];
-}
-
-/** The module name a target list uses for a site: its last name part, or the last two where the last is shared by roles (GPT-2 c_proj). */
-function moduleName(site: LinearSite, sites: readonly LinearSite[]): string {
-  const parts = site.name.split('.');
-  const last = parts[parts.length - 1];
-  const shared = sites.some((s) => s.role !== site.role && s.name.endsWith(`.${last}`));
-  return shared ? parts.slice(-2).join('.') : last;
-}
-
-function allowed(kind: 'write' | 'read', site: LinearSite, hook: number): boolean {
-  return kind === 'write'
-    ? site.writesResidual !== null && site.writesResidual.position <= hook
-    : site.readsResidual !== null && site.readsResidual.position >= hook;
-}
-
-/** Linear sites as config entries: modules grouped by identical layer lists. */
-function specsFor(kind: 'write' | 'read' | 'lora', rank: number, chosen: readonly LinearSite[], sites: readonly LinearSite[]): AdapterSpec[] {
-  const byModule = new Map<string, Set<number>>();
-  for (const site of chosen) {
-    const name = moduleName(site, sites);
-    byModule.set(name, (byModule.get(name) ?? new Set()).add(site.layer));
-  }
-  const byLayers = new Map<string, { modules: string[]; layers: number[] }>();
-  for (const [module, set] of byModule) {
-    const layers = [...set].sort((a, b) => a - b);
-    const key = layers.join(',');
-    const group = byLayers.get(key) ?? { modules: [], layers };
-    group.modules.push(module);
-    byLayers.set(key, group);
-  }
-  return [...byLayers.values()].map(({ modules, layers }) => ({ kind, ...(kind === 'read' ? {} : { rank }), target: { modules, layers } }) as AdapterSpec);
-}
-
-/** The adapter set config a kind gets for a bundle on this model (see the top of this file). */
-export function adapterConfigFor(loaded: LoadedModel, space: FeatureGeometry, choice: AdapterChoice, seed: number): AdapterSetConfig {
-  const { model } = loaded;
-  const kind = choice.kind ?? 'write';
-  const rank = choice.rank ?? DEFAULT_RANK;
-  const where = `bundle "${space.name}" at ${space.hookPoint}`;
-  if (kind === 'reft' || kind === 'gain') {
-    const extra = [choice.targets !== undefined ? '--targets' : '', choice.layers !== undefined ? '--layers' : '', choice.rank !== undefined ? '--rank' : ''].filter((s) => s !== '');
-    if (extra.length > 0) throw new RangeError(`${extra.join(', ')} do${extra.length === 1 ? 'es' : ''} not apply to --kind ${kind}: a ${kindDescription(kind)} sits on the residual stream at ${where}, not on linear layers`);
-    return { seed, adapters: [{ kind }] };
-  }
-  if (kind === 'read' && choice.rank !== undefined) {
-    throw new RangeError(`--rank does not apply to --kind read: a ${kindDescription(kind)} has one trained column per basis direction of bundle "${space.name}" (its rank is ${space.basis.rank})`);
-  }
-  const layerCount = model.spec.layers;
-  for (const l of choice.layers ?? []) {
-    if (l >= layerCount) throw new RangeError(`--layers ${l}: the model has layers 0..${layerCount - 1}`);
-  }
-  const sites = linearSites(model);
-  const hook = streamPosition(space.hookPoint, layerCount);
-  if (choice.layers !== undefined && choice.targets !== undefined) {
-    selectTargets(sites, { modules: choice.targets, layers: choice.layers }, layerCount);
-    return { seed, adapters: [{ kind, ...(kind === 'read' ? {} : { rank }), target: { modules: choice.targets, layers: choice.layers } } as AdapterSpec] };
-  }
-  const ruleKind = kind === 'read' ? 'read' : 'write';
-  const roles = ruleKind === 'read' ? READ_ROLES : WRITE_ROLES;
-  let chosen: LinearSite[];
-  if (choice.targets !== undefined) {
-    chosen = selectTargets(sites, { modules: choice.targets, ...(choice.layers === undefined ? {} : { layers: choice.layers }) }, layerCount);
-    if (kind !== 'lora' && choice.layers === undefined) {
-      // Per module, the layers the space rules allow; a module with none is judged by the rule itself, for its message.
-      const kept = chosen.filter((s) => allowed(ruleKind, s, hook));
-      for (const entry of choice.targets) {
-        const mine = chosen.filter((s) => s.name === entry || s.name.endsWith(`.${entry}`));
-        if (mine.length > 0 && !mine.some((s) => allowed(ruleKind, s, hook))) {
-          const what = `--kind ${kind} (${kindDescription(kind)}) on --targets ${entry}`;
-          if (ruleKind === 'write') writeBasis(mine[mine.length - 1], space, layerCount, what);
-          else readMap(mine[0], space, layerCount, what);
-          throw new RangeError(`${what}: no layer of ${entry} can take it for ${where}`);
-        }
-      }
-      chosen = kept;
-    }
-  } else {
-    const inLayers = sites.filter((s) => roles.has(s.role) && (choice.layers === undefined || choice.layers.includes(s.layer)));
-    chosen = choice.layers !== undefined ? inLayers : inLayers.filter((s) => allowed(ruleKind, s, hook));
-    if (chosen.length === 0 && kind === 'lora') chosen = sites.filter((s) => roles.has(s.role));
-    if (chosen.length === 0) {
-      const side = ruleKind === 'write'
-        ? `no layer of this model writes the residual stream at or before ${space.hookPoint} (a write must land where the directions were measured or earlier)`
-        : `no layer of this model reads the residual stream at or after ${space.hookPoint} (the model has layers 0..${layerCount - 1}; a read must come after the features exist)`;
-      const other = ruleKind === 'write' ? 'read, reft, gain or lora' : 'write, reft, gain or lora';
-      throw new RangeError(`--kind ${kind} (${kindDescription(kind)}) cannot use ${where}: ${side}; use --kind ${other}, or a bundle at ${ruleKind === 'write' ? 'a later' : 'an earlier'} hook point`);
-    }
-  }
-  return { seed, adapters: specsFor(kind, rank, chosen, sites) };
 }
 
 /** JSON with sorted keys, for comparing configs. */
@@ -325,7 +212,7 @@ export function prepareAdapter(options: PrepareOptions): PreparedAdapter {
   const labels = new Map(bundle.features.map((f) => [f.id, terminalSafe(f.label)]));
   const featuresGiven = options.features !== undefined && options.features.mode !== 'all';
   if (existing === null) {
-    const config = adapterConfigFor(loaded, space, choice, options.seed);
+    const config = defaultAdapterConfig(loaded.model, space, choice, options.seed);
     const plainLora = config.adapters.every((a) => a.kind === 'lora');
     if (plainLora && featuresGiven) throw new RangeError('--features does not apply to --kind lora: plain LoRA is not confined to any feature');
     const features = plainLora ? null : chooseFeatures(loaded, space, options.features ?? DEFAULT_FEATURES, options.experiences ?? []);
@@ -342,7 +229,7 @@ export function prepareAdapter(options: PrepareOptions): PreparedAdapter {
     throw new RangeError(`${options.storeLabel} holds an adapter constrained to bundle "${storedFeatures.name}" (version ${version}), but --bundle gives "${bundle.name}"; drop --bundle to continue with its own, or use another ${options.storeFlag}`);
   }
   if (choice.kind !== undefined || choice.rank !== undefined || choice.targets !== undefined || choice.layers !== undefined) {
-    const asked = adapterConfigFor(loaded, space, choice, storedSpec.seed ?? options.seed);
+    const asked = defaultAdapterConfig(loaded.model, space, choice, storedSpec.seed ?? options.seed);
     if (canonical(asked.adapters) !== canonical(storedSpec.adapters)) {
       throw new RangeError(`${options.storeLabel} holds an adapter of config ${describeConfig(storedSpec)} (version ${version}), but the flags ask for ${describeConfig(asked)}; drop --kind/--rank/--targets/--layers to continue it, or use another ${options.storeFlag}`);
     }

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, startServer } from '../serve/server.js';
-import { DEFAULT_BUNDLE } from './learnSetup.js';
+import { DEFAULT_BUNDLE, parseKindFlag, parseRankFlag } from './learnSetup.js';
 import { parseNumberFlag, shippedModelDir } from './modelArgument.js';
 
 // `imprint serve`: the OpenAI-compatible HTTP server whose users each have an
@@ -25,7 +25,8 @@ Users and keys: imprint users add|list|revoke --data DIR.
   --bundle NAME|PATH     bundle constraining new adapters (default: ${DEFAULT_BUNDLE})
   --host H               address to listen on (default 127.0.0.1)
   --port N               port (default 8080; 0 picks a free one, printed on start)
-  --rank R               rank of a new user's adapter (default 4)
+  --kind K               kind of a new user's adapter: write | read | reft | gain | lora (default write)
+  --rank R               rank of a new user's write or lora adapter (default 4)
   --rate-limit N         requests per minute per key (default ${DEFAULT_RATE_LIMIT.perMinute}), --burst B at once (default ${DEFAULT_RATE_LIMIT.burst})
   --max-tokens-limit N   largest max_tokens a request may ask for (default ${DEFAULT_LIMITS.maxTokensLimit})
   --max-tokens N         max_tokens when a request gives none (default ${DEFAULT_LIMITS.defaultMaxTokens})
@@ -44,7 +45,7 @@ export async function runServe(args: string[]): Promise<number> {
     args,
     options: {
       data: { type: 'string' }, model: { type: 'string' }, bundle: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' },
-      rank: { type: 'string', default: '4' }, 'rate-limit': { type: 'string' }, burst: { type: 'string' }, 'max-tokens-limit': { type: 'string' }, 'max-tokens': { type: 'string' },
+      kind: { type: 'string' }, rank: { type: 'string' }, 'rate-limit': { type: 'string' }, burst: { type: 'string' }, 'max-tokens-limit': { type: 'string' }, 'max-tokens': { type: 'string' },
       temperature: { type: 'string' }, 'body-limit': { type: 'string' }, lr: { type: 'string' }, 'sample-tokens': { type: 'string' }, 'gate-threshold': { type: 'string' },
       seed: { type: 'string', default: '0' }, 'no-quality': { type: 'boolean', default: false }, 'no-learn': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -57,7 +58,8 @@ export async function runServe(args: string[]): Promise<number> {
   }
   const positive = (n: number) => Number.isSafeInteger(n) && n >= 1;
   const port = parseNumberFlag('port', values.port, (n) => Number.isSafeInteger(n) && n >= 0 && n <= 65535, 'a port number (0 to 65535)')!;
-  const rank = parseNumberFlag('rank', values.rank, (n) => positive(n) && n <= 256, 'an integer in [1, 256]')!;
+  const kind = parseKindFlag(values.kind);
+  const rank = parseRankFlag(values.rank);
   const seed = parseNumberFlag('seed', values.seed, (n) => Number.isSafeInteger(n), 'an integer')!;
   const perMinute = parseNumberFlag('rate-limit', values['rate-limit'], (n) => n > 0 && Number.isFinite(n), 'a positive number') ?? DEFAULT_RATE_LIMIT.perMinute;
   const burst = parseNumberFlag('burst', values.burst, positive, 'a positive integer') ?? DEFAULT_RATE_LIMIT.burst;
@@ -73,7 +75,7 @@ export async function runServe(args: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`imprint serve: ${line}\n`);
   const server = await startServer({
     dataDir: values.data ?? defaultDataDir(), modelDir: values.model ?? shippedModelDir(), bundle: values.bundle ?? DEFAULT_BUNDLE,
-    host: values.host, port, rank, seed, learn: !values['no-learn'], quality: !values['no-quality'],
+    host: values.host, port, ...(kind === undefined ? {} : { kind }), ...(rank === undefined ? {} : { rank }), seed, learn: !values['no-learn'], quality: !values['no-quality'],
     learner: { seed, ...(lr === undefined ? {} : { lr }), ...(sampleTokens === undefined ? {} : { sampleTokens }), ...(threshold === undefined ? {} : { gate: { threshold } }) },
     rateLimit: { perMinute, burst }, limits: { maxTokensLimit, defaultMaxTokens, defaultTemperature, bodyLimit }, log,
   });

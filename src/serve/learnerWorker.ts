@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type AdapterSet, type AdapterStore, AdapterStoreError } from '../adapt/index.js';
+import { type AdapterKind, type AdapterSet, type AdapterStore, AdapterStoreError } from '../adapt/index.js';
 import {
   type LearnerOptions, OnlineLearner, type QualityDetector, type StepLog, checkExperience, decodeLearnerState, encodeLearnerState, loadOrBuildQualityDetector, worldChatEncoding,
 } from '../learn/index.js';
@@ -32,7 +32,8 @@ export interface LearnerWorkerData {
   dbPath: string;
   modelDir: string;
   bundlePath: string;
-  rank: number;
+  kind?: AdapterKind;
+  rank?: number;
   seed: number;
   quality: boolean;
   learner: LearnerOptions;
@@ -73,7 +74,7 @@ class LearnerWorker {
   constructor(private readonly init: LearnerWorkerData, private readonly post: (event: WorkerEvent) => void) {
     this.loaded = loadModel(init.modelDir);
     if (this.loaded.tokenizer === null) throw new RangeError(`${init.modelDir} has no tokenizer.json; the learner needs one`);
-    this.recipe = adapterRecipe(this.loaded.model, init.bundlePath, init.rank, init.seed);
+    this.recipe = adapterRecipe(this.loaded.model, init.bundlePath, { kind: init.kind, rank: init.rank }, init.seed);
     this.quality = init.quality
       ? loadOrBuildQualityDetector(join(init.dataDir, QUALITY_CACHE_FILE), this.loaded.model, this.loaded.tokenizer, this.recipe.space.hookPoint)
       : null;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { AdapterKind } from '../adapt/index.js';
 import { type LearnerOptions, worldChatEncoding } from '../learn/index.js';
 import { loadModel } from '../model/load.js';
 import { AdapterRegistry } from './adapterRegistry.js';
@@ -37,7 +38,9 @@ export interface ServeOptions {
   host: string;
   /** 0: any free port (the bound one is in RunningServer.port). */
   port: number;
-  rank: number;
+  /** A new user's adapter: its kind (default write) and rank (default 4; none for read, reft, gain). */
+  kind?: AdapterKind;
+  rank?: number;
   seed: number;
   /** false: serve without learning (feedback is still stored and queued). */
   learn: boolean;
@@ -68,7 +71,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const loaded = loadModel(options.modelDir);
   if (loaded.tokenizer === null) throw new RangeError(`imprint serve: ${options.modelDir} has no tokenizer.json, so text cannot be encoded`);
   const bundlePath = resolveBundle(loaded.dir, options.bundle);
-  const recipe = adapterRecipe(loaded.model, bundlePath, options.rank, options.seed);
+  const recipe = adapterRecipe(loaded.model, bundlePath, { kind: options.kind, rank: options.rank }, options.seed);
   const dbPath = join(dataDir, DB_FILE);
   const db = openDatabase(dbPath);
   const resumed = resume(db);
@@ -77,7 +80,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let learner: LearnerHost | null = null;
   if (options.learn) {
     learner = new LearnerHost({
-      dataDir, dbPath, modelDir: loaded.dir, bundlePath, rank: options.rank, seed: options.seed, quality: options.quality, learner: options.learner, cachedUsers: 32,
+      dataDir, dbPath, modelDir: loaded.dir, bundlePath, kind: options.kind, rank: options.rank, seed: options.seed, quality: options.quality, learner: options.learner, cachedUsers: 32,
     }, (event: WorkerEvent) => {
       if (event.type === 'job') log(`learn: job ${event.jobId} (user ${event.userId}) ${event.state}${event.trained ? `, trained, version ${event.version}` : ''}${event.reason === undefined ? '' : `: ${event.reason}`}`);
       else if (event.type === 'fatal') log(`learn: ${event.message}`);

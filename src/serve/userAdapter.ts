@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  AdapterSet, type AdapterSetConfig, type AdapterSpec, AdapterStore, AdapterStoreError, type FeatureSpace, type LinearSite, linearSites, streamPosition,
+  type AdapterChoice, AdapterSet, type AdapterSetConfig, AdapterStore, AdapterStoreError, type FeatureSpace, defaultAdapterConfig,
 } from '../adapt/index.js';
 import { loadBundleFeatureSpace } from '../learn/index.js';
 import type { CausalLm } from '../model/causalLm.js';
@@ -14,14 +14,11 @@ import type { CausalLm } from '../model/causalLm.js';
 // either thread may create the first version: the loser of that race finds it
 // made and reads it.
 //
-// A new adapter is a write-constrained FC-LoRA (rank 4 by default) on o_proj and
-// down_proj of every layer that writes the residual stream at or before the
-// bundle's hook point: the kind and targets `imprint learn` defaults to (see
-// src/cli/learnSetup.ts), restated here because src/serve does not depend on
-// src/cli.
+// A new adapter is of the server's --kind (default a write-constrained FC-LoRA
+// of rank 4) on the targets src/adapt/defaultConfig.ts gives that kind: the same
+// rule as `imprint learn` and `imprint chat`.
 
 export const ADAPTERS_DIR = 'adapters';
-const WRITE_ROLES = new Set(['attention-output', 'down']);
 
 export function userStoreDir(dataDir: string, userId: number): string {
   return join(dataDir, ADAPTERS_DIR, String(userId));
@@ -39,39 +36,10 @@ export interface AdapterRecipe {
   config: AdapterSetConfig;
 }
 
-/** The feature space of the bundle and the config of a new user's adapter on `model`. */
-export function adapterRecipe(model: CausalLm, bundlePath: string, rank: number, seed: number): AdapterRecipe {
+/** The feature space of the bundle and the config of a new user's adapter of `choice.kind` (default write) on `model`. */
+export function adapterRecipe(model: CausalLm, bundlePath: string, choice: Pick<AdapterChoice, 'kind' | 'rank'>, seed: number): AdapterRecipe {
   const space = loadBundleFeatureSpace(bundlePath, model);
-  const sites = linearSites(model);
-  const hook = streamPosition(space.hookPoint, model.spec.layers);
-  const chosen = sites.filter((s) => WRITE_ROLES.has(s.role) && s.writesResidual !== null && s.writesResidual.position <= hook);
-  if (chosen.length === 0) {
-    throw new RangeError(`bundle "${space.name}" at ${space.hookPoint}: no layer of this model writes the residual stream at or before it, so a write-constrained adapter has nowhere to go; use a bundle at a later hook point`);
-  }
-  return { space, config: { seed, adapters: specsFor(rank, chosen, sites) } };
-}
-
-function moduleName(site: LinearSite, sites: readonly LinearSite[]): string {
-  const parts = site.name.split('.');
-  const last = parts[parts.length - 1];
-  // GPT-2 names attention output and MLP output both c_proj: keep the parent to tell them apart.
-  return sites.some((s) => s.role !== site.role && s.name.endsWith(`.${last}`)) ? parts.slice(-2).join('.') : last;
-}
-
-function specsFor(rank: number, chosen: readonly LinearSite[], sites: readonly LinearSite[]): AdapterSpec[] {
-  const byModule = new Map<string, number[]>();
-  for (const site of chosen) {
-    const name = moduleName(site, sites);
-    byModule.set(name, [...(byModule.get(name) ?? []), site.layer]);
-  }
-  const byLayers = new Map<string, { modules: string[]; layers: number[] }>();
-  for (const [module, layers] of byModule) {
-    const sorted = [...new Set(layers)].sort((a, b) => a - b);
-    const group = byLayers.get(sorted.join(',')) ?? { modules: [], layers: sorted };
-    group.modules.push(module);
-    byLayers.set(sorted.join(','), group);
-  }
-  return [...byLayers.values()].map(({ modules, layers }) => ({ kind: 'write', rank, target: { modules, layers } }) as AdapterSpec);
+  return { space, config: defaultAdapterConfig(model, space, choice, seed) };
 }
 
 /** The user's store, with version 1 (the untrained adapter) made first if the store is new. */
