@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,11 +10,9 @@ import { type BenchSuiteConfig, runBenchSuite } from '../src/eval/bench/benchSui
 import type { CellResult } from '../src/eval/bench/runCell.js';
 import { adversarialName, buildScenarios } from '../src/eval/bench/scenarios.js';
 import { estimate, garbageDrift, isTie, summarise } from '../src/eval/bench/summary.js';
-import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
-import { tinyConfig } from '../src/pretrain/config.js';
-import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { Random } from '../src/tensor/index.js';
 import { corrections } from '../src/world/home/styleStatements.js';
+import { makeTinyModelDir } from './support/tinyModelDir.js';
 
 // The continual-learning benchmark's harness (src/eval/bench): its pieces
 // against hand-made inputs, and the whole suite on a tiny pretrained model
@@ -25,29 +23,13 @@ const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let scratch: string;
 let modelDir: string;
 
-function feature(id: string, label: string) {
-  return { kind: 'vector' as const, id, label, tensor: id, provenance: { method: 'manual' as const, data: 'test vector', created: '2026-11-29' } };
-}
-
 before(() => {
   scratch = mkdtempSync(join(tmpdir(), 'imprint-bench-'));
-  const result = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(scratch, 'run'), resume: false });
-  modelDir = join(scratch, 'model');
-  writePretrainOutputs(result, modelDir);
-  const spec = result.model.spec;
-  const d = spec.hiddenSize;
-  mkdirSync(join(modelDir, 'bundles'));
   // Home at blocks.1.post (the last block: no read kind), coding at blocks.0.post (every kind).
-  for (const [name, hookPoint, layer] of [['assistant-style', 'blocks.1.post', 1], ['coding-roles', 'blocks.0.post', 0]] as const) {
-    const bundle: Bundle = {
-      format: 'imprint.bundle', version: 1, name, description: 'test', model: modelFingerprint('tiny', spec), hookPoint, layer,
-      features: [feature('a', 'feature a'), feature('b', 'feature b')],
-    };
-    saveBundle(join(modelDir, 'bundles'), bundle, new Map([
-      ['a', Float32Array.from({ length: d }, (_, i) => Math.cos(i))],
-      ['b', Float32Array.from({ length: d }, (_, i) => Math.sin(1.3 * i))],
-    ]));
-  }
+  modelDir = makeTinyModelDir(scratch, [
+    { name: 'assistant-style', hookPoint: 'blocks.1.post', features: ['a', 'b'] },
+    { name: 'coding-roles', hookPoint: 'blocks.0.post', features: ['a', 'b'] },
+  ]);
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

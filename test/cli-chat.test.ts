@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdapterStore } from '../src/adapt/index.js';
-import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
 import { parseExperiencesJsonl } from '../src/learn/index.js';
-import { tinyConfig } from '../src/pretrain/config.js';
-import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { snapshot } from './support/fileSnapshot.js';
+import { makeTinyModelDir } from './support/tinyModelDir.js';
 
 // `imprint chat` driven through a pipe (no terminal), on a tiny pretrained
 // model (3 steps) with a tiny bundle at blocks.1.post: replies stream, a
@@ -38,22 +36,7 @@ function chat(root: string, input: string, ...args: string[]) {
 
 before(() => {
   scratch = mkdtempSync(join(tmpdir(), 'imprint-cli-chat-'));
-  const result = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(scratch, 'run'), resume: false });
-  modelDir = join(scratch, 'model');
-  writePretrainOutputs(result, modelDir);
-  const spec = result.model.spec;
-  const d = spec.hiddenSize;
-  const feature = (id: string, label: string) => ({ kind: 'vector' as const, id, label, tensor: id, provenance: { method: 'manual' as const, data: 'test vector', created: '2026-11-29' } });
-  const bundle: Bundle = {
-    format: 'imprint.bundle', version: 1, name: 'tiny-style', description: 'test', model: modelFingerprint('tiny', spec), hookPoint: 'blocks.1.post', layer: 1,
-    features: [feature('direct', 'direct answers'), feature('casual', 'casual tone'), feature('warm', 'warm acknowledgement')],
-  };
-  mkdirSync(join(modelDir, 'bundles'));
-  saveBundle(join(modelDir, 'bundles'), bundle, new Map([
-    ['direct', Float32Array.from({ length: d }, (_, i) => Math.cos(i))],
-    ['casual', Float32Array.from({ length: d }, (_, i) => Math.sin(1.3 * i))],
-    ['warm', Float32Array.from({ length: d }, (_, i) => (i % 3 === 0 ? 1 : -0.5))],
-  ]));
+  modelDir = makeTinyModelDir(scratch);
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -7,10 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdapterStore } from '../src/adapt/index.js';
 import { decodeLearnerState } from '../src/learn/index.js';
-import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
-import { tinyConfig } from '../src/pretrain/config.js';
-import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
 import { snapshot } from './support/fileSnapshot.js';
+import { TINY_STYLE, makeTinyModelDir } from './support/tinyModelDir.js';
 
 // `imprint learn` end to end on a tiny pretrained model (3 steps) with a tiny
 // bundle at blocks.1.post: bad lines are reported by number and skipped, every
@@ -29,10 +27,6 @@ let count = 0;
 const fresh = (name: string) => join(scratch, `${count++}-${name}`);
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'learn', '--model', modelDir, ...args], { encoding: 'utf8' });
 
-function feature(id: string, label: string) {
-  return { kind: 'vector' as const, id, label, tensor: id, provenance: { method: 'manual' as const, data: 'test vector', created: '2026-11-29' } };
-}
-
 type Summary = {
   version: number | null; versions: number[]; continuedFrom: number | null; learnerStateResumed: boolean | null; steps: number; interrupted: boolean;
   interactions: { consumed: number; badLines: number[]; skippedByResume: number; remaining: number; lastLine: number };
@@ -41,24 +35,8 @@ type Summary = {
 
 before(() => {
   scratch = mkdtempSync(join(tmpdir(), 'imprint-cli-learn-'));
-  const result = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(scratch, 'run'), resume: false });
-  modelDir = join(scratch, 'model');
-  writePretrainOutputs(result, modelDir);
-  const spec = result.model.spec;
-  const d = spec.hiddenSize;
-  const bundle = (name: string, hookPoint: 'blocks.1.post' | 'blocks.0.pre'): Bundle => ({
-    format: 'imprint.bundle', version: 1, name, description: 'test', model: modelFingerprint('tiny', spec), hookPoint, layer: hookPoint === 'blocks.1.post' ? 1 : 0,
-    features: [feature('direct', 'direct answers'), feature('casual', 'casual tone'), feature('warm', 'warm acknowledgement')],
-  });
-  const vectors = new Map([
-    ['direct', Float32Array.from({ length: d }, (_, i) => Math.cos(i))],
-    ['casual', Float32Array.from({ length: d }, (_, i) => Math.sin(1.3 * i))],
-    ['warm', Float32Array.from({ length: d }, (_, i) => (i % 3 === 0 ? 1 : -0.5))],
-  ]);
-  mkdirSync(join(modelDir, 'bundles'));
-  saveBundle(join(modelDir, 'bundles'), bundle('tiny-style', 'blocks.1.post'), vectors);
   // At blocks.0.pre nothing writes before the directions are measured, and on a 2-layer model nothing reads after blocks.1.post.
-  saveBundle(join(modelDir, 'bundles'), bundle('too-early', 'blocks.0.pre'), vectors);
+  modelDir = makeTinyModelDir(scratch, [TINY_STYLE, { name: 'too-early', hookPoint: 'blocks.0.pre' }]);
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type LearnProofSuiteOptions, runLearnProofSuite } from '../src/eval/learnProofSuite.js';
-import { type Bundle, modelFingerprint, saveBundle } from '../src/features/bundles/index.js';
 import type { ProofKind } from '../src/learn/index.js';
 import { loadModel } from '../src/model/load.js';
-import { tinyConfig } from '../src/pretrain/config.js';
-import { pretrain, writePretrainOutputs } from '../src/pretrain/trainer.js';
+import { makeTinyModelDir } from './support/tinyModelDir.js';
 
 // `imprint eval --suite learn-proof` on a tiny pretrained model (3 steps) with a
 // tiny bundle named like the default one: 2 interactions per run, so a run is
@@ -25,26 +23,9 @@ let count = 0;
 const fresh = (name: string) => join(scratch, `${count++}-${name}`);
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'eval', ...args], { encoding: 'utf8' });
 
-function feature(id: string, label: string) {
-  return { kind: 'vector' as const, id, label, tensor: id, provenance: { method: 'manual' as const, data: 'test vector', created: '2026-11-29' } };
-}
-
 before(() => {
   scratch = mkdtempSync(join(tmpdir(), 'imprint-learn-proof-'));
-  const result = pretrain({ ...tinyConfig, steps: 3, evalEvery: 3 }, { runDir: join(scratch, 'run'), resume: false });
-  modelDir = join(scratch, 'model');
-  writePretrainOutputs(result, modelDir);
-  const spec = result.model.spec;
-  const d = spec.hiddenSize;
-  const bundle: Bundle = {
-    format: 'imprint.bundle', version: 1, name: 'assistant-style', description: 'test', model: modelFingerprint('tiny', spec), hookPoint: 'blocks.1.post', layer: 1,
-    features: [feature('direct', 'direct answers'), feature('casual', 'casual tone')],
-  };
-  mkdirSync(join(modelDir, 'bundles'));
-  saveBundle(join(modelDir, 'bundles'), bundle, new Map([
-    ['direct', Float32Array.from({ length: d }, (_, i) => Math.cos(i))],
-    ['casual', Float32Array.from({ length: d }, (_, i) => Math.sin(1.3 * i))],
-  ]));
+  modelDir = makeTinyModelDir(scratch, [{ name: 'assistant-style', hookPoint: 'blocks.1.post', features: ['direct', 'casual'] }]);
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
