@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,22 +8,12 @@ import { writeBenchReport } from '../src/eval/bench/report.js';
 import type { CellResult } from '../src/eval/bench/runCell.js';
 import { QUICK_SUITE } from '../src/eval/bench/suites.js';
 import { summarise } from '../src/eval/bench/summary.js';
+import { CHROMIUM, CHROMIUM_FLAGS, browserOrSkip } from './support/chromium.js';
 
 // The benchmark's HTML report in a real browser (Debian's chromium through
 // playwright-core): it renders, without console errors, and each of its charts
 // has data marks on screen. Skipped where chromium or playwright-core is absent
 // (CI installs both).
-
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-async function playwright(): Promise<typeof import('playwright-core') | null> {
-  try {
-    return await import('playwright-core');
-  } catch {
-    return null;
-  }
-}
 
 function cell(method: string, scenario: string, seed: number, scores: number[], loss: number, transfer?: (number | null)[][]): CellResult {
   return {
@@ -36,11 +26,7 @@ function cell(method: string, scenario: string, seed: number, scores: number[], 
   };
 }
 
-const pw = await playwright();
-const missing = pw === null ? 'playwright-core is not installed' : !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (apt-get install chromium)` : null;
-// CI installs both and sets IMPRINT_REQUIRE_CHROMIUM, so there a missing browser fails instead of skipping.
-if (missing !== null && process.env.IMPRINT_REQUIRE_CHROMIUM === '1') throw new Error(`IMPRINT_REQUIRE_CHROMIUM is set but ${missing}`);
-const skip = missing ?? false;
+const { pw, skip } = await browserOrSkip();
 
 test('the HTML report renders in headless Chromium and every chart has data on screen', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imprint-report-browser-'));
@@ -54,7 +40,7 @@ test('the HTML report renders in headless Chromium and every chart has data on s
     }
   }
   const { html } = writeBenchReport(dir, { suite: 'quick', config: QUICK_SUITE, summary: summarise(cells) });
-  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_LIMITS, startServer } from '../src/serve/server.js';
 import { addUser } from '../src/serve/users.js';
 import { TINY_BUNDLE, makeTinyServeModel } from './support/serveModel.js';
+import { CHROMIUM, CHROMIUM_FLAGS, browserOrSkip } from './support/chromium.js';
 
 // The web UI end to end in a real browser (Debian's chromium through
 // playwright-core), against an in-process server on a tiny model: enter a key,
@@ -14,21 +15,7 @@ import { TINY_BUNDLE, makeTinyServeModel } from './support/serveModel.js';
 // all without a console error. Skipped where chromium or playwright-core is
 // absent, unless IMPRINT_REQUIRE_CHROMIUM=1 (CI), where that fails instead.
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-async function playwright(): Promise<typeof import('playwright-core') | null> {
-  try {
-    return await import('playwright-core');
-  } catch {
-    return null;
-  }
-}
-
-const pw = await playwright();
-const missing = pw === null ? 'playwright-core is not installed' : !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed (apt-get install chromium)` : null;
-if (missing !== null && process.env.IMPRINT_REQUIRE_CHROMIUM === '1') throw new Error(`IMPRINT_REQUIRE_CHROMIUM is set but ${missing}`);
-const skip = missing ?? false;
+const { pw, skip } = await browserOrSkip();
 
 test('the web UI: chat, feedback, the adapter learning, drift changing, rollback', { skip, timeout: 300_000 }, async () => {
   const scratch = mkdtempSync(join(tmpdir(), 'imprint-serve-ui-browser-'));
@@ -37,7 +24,7 @@ test('the web UI: chat, feedback, the adapter learning, drift changing, rollback
     learner: { seed: 0 }, rateLimit: { perMinute: 600, burst: 100 }, limits: { ...DEFAULT_LIMITS, maxTokensLimit: 32, defaultMaxTokens: 8 },
   });
   const { key } = addUser(server.db, 'maya');
-  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await pw!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
