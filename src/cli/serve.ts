@@ -81,6 +81,7 @@ export async function runServe(args: string[]): Promise<number> {
   });
   // Tests and scripts read the bound port from this line (--port 0).
   console.log(`imprint serve: listening on ${server.url} (port ${server.port}), data ${values.data ?? defaultDataDir()}`);
+  console.log(`imprint serve: web UI at ${server.url}/ui (enter a key from imprint users add)`);
   await new Promise<void>((resolve) => {
     const stop = () => { log('stopping: finishing the current request and learner step'); resolve(); };
     process.once('SIGINT', stop);
