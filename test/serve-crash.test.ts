@@ -126,9 +126,11 @@ describe('imprint serve: kill -9', () => {
     const server = await startServer();
     try {
       let state: any;
-      for (const until = Date.now() + 30_000; ;) {
+      for (const until = Date.now() + 120_000; ;) {
         state = await adapterState(server.url);
-        if ((state.queue.pending === 0 && state.queue.running === 0) || Date.now() > until) break;
+        // Idle, and no commit caught half way (a version published whose HEAD update is a moment behind).
+        const settled = state.current_version === state.versions[state.versions.length - 1]?.version;
+        if ((state.queue.pending === 0 && state.queue.running === 0 && settled) || Date.now() > until) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       assert.equal(state.queue.pending + state.queue.running, 0, JSON.stringify(state.queue));
