@@ -32,10 +32,12 @@ export function registerAdapterRoutes(app: FastifyInstance, ctx: ServeContext): 
   app.get<{ Querystring: { jobs?: string } }>('/v1/adapter', { schema: { querystring: AdapterQuery } }, async (request) => {
     const { userId, userName } = request.caller;
     const store = ctx.registry.store(userId, userName);
-    const current = store.current();
+    // One read of HEAD for both the flag and current_version, so they agree even while the learner commits.
+    const listed = store.list();
+    const current = listed.find((v) => v.current)?.version ?? null;
     return {
       object: 'adapter', user: userName, model: ctx.modelId, bundle: ctx.bundleName, current_version: current, initial_version: initialVersion(store),
-      versions: store.list().map((v) => ({
+      versions: listed.map((v) => ({
         version: v.version, current: v.current,
         ...(v.record === undefined ? { problem: v.problem } : { parent: v.record.parent, rollback_of: v.record.rollbackOf, created: v.record.created, metrics: v.record.metrics }),
       })),
