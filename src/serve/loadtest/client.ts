@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Random } from '../../tensor/index.js';
 
 // The load: one loop per user over loopback HTTP (Node's fetch, keep-alive).
 // Each iteration sends a chat completion (streamed or not, at random), then with
@@ -56,17 +57,6 @@ const CORRECTIONS: [string, string][] = [
 ];
 const PREFERENCES = ['Keep answers short.', 'Use a friendly tone.', 'Answer first, then explain.', 'No exclamation marks.'];
 
-/** A small seeded generator (mulberry32), so a run's mix of requests is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function runLoad(config: LoadConfig, onProgress?: (done: number) => void): Promise<LoadResult> {
   const records: RequestRecord[] = [];
@@ -80,7 +70,9 @@ export async function runLoad(config: LoadConfig, onProgress?: (done: number) =>
     onProgress?.(records.length);
   };
   await Promise.all(config.users.map(async (user, index) => {
-    const random = seededRandom(config.seed * 1000 + index + 1);
+    // Seeded per user, so a run's mix of requests is reproducible.
+    const rng = new Random(config.seed * 1000 + index + 1);
+    const random = () => rng.uniform();
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
     acknowledged.set(user.name, []);
     const headers = { authorization: `Bearer ${user.key}`, 'content-type': 'application/json' };
