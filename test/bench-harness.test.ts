@@ -105,6 +105,13 @@ test('summaries: t intervals over seeds, ties, interactions to 90% of the best, 
   assert.equal(of('gone', 'home').reason, 'no layer reads after the hook point');
   // BWT: ((0.5 − 0.9) + (0.7 − 0.8)) / 2.
   assert.ok(Math.abs(of('fast', 'sequential').backwardTransfer!.mean - -0.25) < 1e-12);
+  // A method that raised an error on every seed is reported as failed with its error; on some seeds, its figures are over the others.
+  const failed = (seed: number): CellResult => ({ method: 'broken', scenario: 'home', seed, status: 'failed', reason: 'failed: logits overflowed', agents: [], generalLoss: null, factQa: null, cost: null, wallMs: 1 });
+  const withFailures = summarise([...cells, failed(1), cell('flaky', 'home', 1, [0.2, 0.6], 0.01), failed(2)].map((c, i) => (i === cells.length + 2 ? { ...c, method: 'flaky' } : c)));
+  const broken = withFailures.find((x) => x.method === 'broken')!;
+  assert.deepEqual([broken.status, broken.reason, broken.failedSeeds, broken.seeds], ['failed', 'failed: logits overflowed', 1, 0]);
+  const flaky = withFailures.find((x) => x.method === 'flaky')!;
+  assert.deepEqual([flaky.status, flaky.seeds, flaky.failedSeeds], ['ok', 1, 1]);
   const drift = garbageDrift(summary);
   assert.equal(drift.length, 1);
   assert.equal(drift[0].rate, 0.3);

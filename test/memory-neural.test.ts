@@ -187,6 +187,21 @@ test('repeated writes of one interaction reduce the associative loss; the base m
   assert.equal(ungated.write(pairs).theta, lr);
 });
 
+test('a write that would make the memory read far more than it stores is refused, and the memory is left as it was', () => {
+  const setup = tinySetup();
+  const pairs = pairsOf(setup, direct);
+  // A step a thousand times the default: the first write already overshoots by orders of magnitude.
+  const memory = new NeuralMemory(setup.model, { point: POINT, seed: 1, lr: 30 });
+  const before = memory.toState();
+  const log = memory.write(pairs);
+  assert.equal(log.skipped, true);
+  assert.match(log.reason ?? '', /the update diverges: the memory would read (\d+×|non-finite values,) the size of the values it stores \(limit 10×\)/);
+  assert.ok(sameState(before, memory.toState()), 'a refused write leaves the memory bit-identical');
+  assert.equal(memory.writes, 0);
+  // The default step is within the limit.
+  assert.equal(new NeuralMemory(setup.model, { point: POINT, seed: 1 }).write(pairs).skipped, false);
+});
+
 test('forget = 1 drops the old memory (M becomes the surprise alone); momentum carries surprise over', () => {
   const setup = tinySetup();
   const pairs = pairsOf(setup, direct);

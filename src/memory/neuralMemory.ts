@@ -82,6 +82,9 @@ import { Random, Tape, Tensor, add, contiguous, linear, mul, rmsNorm, scale, sil
 
 export const NEURAL_MEMORY_STATE_FORMAT = 'imprint.neural-memory';
 export const NEURAL_MEMORY_STATE_VERSION = 1;
+
+/** A write is refused when the memory would read more than this many times the size of the values it stores. */
+export const MAX_READ_GROWTH = 10;
 /** Keeps n(x) = x / rms(x) finite on an all-zero row (it reads 0 there). */
 const KEY_NORM_EPS = 1e-6;
 
@@ -327,6 +330,24 @@ export class NeuralMemory {
     }
   }
 
+  /** RMS of what weights (w1, w2) would read on the pairs' keys, over the RMS of the pairs' values. */
+  private readGrowth(w1: Float32Array, w2: Float32Array, pairs: AssociativePairs): number {
+    const tape = new Tape({ grad: false });
+    try {
+      const input = tape.allocate([pairs.rows, this.config.width]);
+      input.data.set(pairs.keys);
+      const out = memoryForward(tape, input, Tensor.fromArray(w1, this.w1.shape), Tensor.fromArray(w2, this.w2.shape), this.config.keyNorm).data;
+      const rms = (xs: ArrayLike<number>) => {
+        let sum = 0;
+        for (let i = 0; i < xs.length; i++) sum += xs[i] * xs[i];
+        return Math.sqrt(sum / Math.max(1, xs.length));
+      };
+      return rms(out) / Math.max(rms(pairs.values), 1e-6);
+    } finally {
+      tape.release();
+    }
+  }
+
   /** ℓ of the current memory on these pairs, without writing. */
   loss(pairs: AssociativePairs): number {
     this.checkPairsShape('loss', pairs.keys, pairs.values, pairs.rows);
@@ -394,6 +415,12 @@ export class NeuralMemory {
       for (const [name, part] of [['W1', next[0]], ['W2', next[1]]] as const) {
         const bad = firstNonFinite(part.weights, name === 'W1' ? d : h) ?? firstNonFinite(part.surprise, name === 'W1' ? d : h);
         if (bad !== null) return this.skip(start, loss, gradNorm, rows, `the update overflows: ${name} or its surprise would hold ${bad}`);
+      }
+      // Finite is not enough: momentum can carry the weights far past what they are asked to store, and a
+      // read that dwarfs the residual stream makes the model's logits overflow on the next reply.
+      const growth = this.readGrowth(next[0].weights, next[1].weights, pairs);
+      if (!(growth <= MAX_READ_GROWTH)) {
+        return this.skip(start, loss, gradNorm, rows, `the update diverges: the memory would read ${Number.isFinite(growth) ? `${growth.toFixed(0)}×` : 'non-finite values,'} the size of the values it stores (limit ${MAX_READ_GROWTH}×)`);
       }
       this.w1.data.set(next[0].weights);
       this.s1.set(next[0].surprise);

@@ -22,7 +22,7 @@ import { type MethodScenarioSummary, summarise } from './summary.js';
  * methods, metrics): cells made by another version are then refused instead of being
  * mixed into a summary, even though the suite's sizes and settings are the same.
  */
-export const BENCH_HARNESS_VERSION = 1;
+export const BENCH_HARNESS_VERSION = 2;
 
 export interface BenchSuiteConfig {
   name: string;
@@ -107,6 +107,7 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
   const totalInteractions = todo.reduce((s, t) => s + t.scenario.agents.length * t.scenario.interactions, 0);
   let finishedInteractions = 0;
   for (const [index, { method, scenario, seed }] of todo.entries()) {
+    const cellStarted = performance.now();
     const cell = await runCell({
       method, scenario, seed, settings: config.settings, passages, base: base!,
       context: {
@@ -114,11 +115,15 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
         spaceFor: (domain) => spaces[domain],
       },
       onProgress: (n) => options.onProgress?.({ method: method.name, scenario: scenario.name, seed }, index, todo.length, finishedInteractions + n, totalInteractions),
-    });
+    }).catch((error: unknown): CellResult => ({
+      // A method that breaks (its model's logits overflow, say) is a result about that method, not the end of the run.
+      method: method.name, scenario: scenario.name, seed, status: 'failed', reason: `failed: ${(error as Error).message ?? String(error)}`,
+      agents: [], generalLoss: null, factQa: null, cost: null, wallMs: performance.now() - cellStarted,
+    }));
     finishedInteractions += scenario.agents.length * scenario.interactions;
     done.push(cell);
     if (files !== null) writeCellsFile(files.cells, identity, done);
-    log(`[cell ${index + 1}/${todo.length}] ${method.name} on ${scenario.name} seed ${seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `unavailable (${cell.reason})`}`);
+    log(`[cell ${index + 1}/${todo.length}] ${method.name} on ${scenario.name} seed ${seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `${cell.status} (${cell.reason})`}`);
   }
   const summary = summarise(done);
   if (files === null) return { cells: done, summary, ran: todo.length, resumed, files: null };

@@ -57,7 +57,8 @@ export interface CellResult {
   method: string;
   scenario: string;
   seed: number;
-  status: 'ok' | 'unavailable';
+  /** unavailable: the method cannot run here (decided before running); failed: it raised an error while running. */
+  status: 'ok' | 'unavailable' | 'failed';
   reason?: string;
   agents: AgentResult[];
   /** Sequential only: transfer[i][j] = score on agent j after agent i's block. */

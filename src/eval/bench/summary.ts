@@ -15,9 +15,11 @@ export interface Estimate {
 export interface MethodScenarioSummary {
   method: string;
   scenario: string;
-  status: 'ok' | 'unavailable';
+  status: 'ok' | 'unavailable' | 'failed';
   reason?: string;
   seeds: number;
+  /** Seeds whose cell failed (an error while running); the figures are over the others. */
+  failedSeeds: number;
   /** Mean over agents of the judges' score before any interaction, and after the last. */
   scoreBefore: Estimate | null;
   scoreAfter: Estimate | null;
@@ -96,7 +98,7 @@ export function summarise(cells: readonly CellResult[]): MethodScenarioSummary[]
       const ok = mine.filter((c) => c.status === 'ok');
       if (ok.length === 0) {
         out.push({
-          method, scenario, status: 'unavailable', reason: mine[0].reason, seeds: 0, scoreBefore: null, scoreAfter: null, scoreAfterWithMemory: null,
+          method, scenario, status: mine.some((c) => c.status === 'failed') ? 'failed' : 'unavailable', reason: mine[0].reason, seeds: 0, failedSeeds: mine.filter((c) => c.status === 'failed').length, scoreBefore: null, scoreAfter: null, scoreAfterWithMemory: null,
           interactionsTo90: null, curve: [], generalLossShift: null, factQaShift: null, backwardTransfer: null, cost: null,
         });
         continue;
@@ -114,7 +116,7 @@ export function summarise(cells: readonly CellResult[]): MethodScenarioSummary[]
       });
       const costs = ok.map((c) => c.cost!);
       out.push({
-        method, scenario, status: 'ok', seeds: ok.length,
+        method, scenario, status: 'ok', seeds: ok.length, failedSeeds: mine.filter((c) => c.status === 'failed').length,
         scoreBefore: estimate(curves.map((c) => c[0]?.score ?? Number.NaN)),
         scoreAfter: estimate(curves.map((c) => c[c.length - 1]?.score ?? Number.NaN)),
         scoreAfterWithMemory: ok[0].agents[0]?.curve[0]?.scoreWithMemory === undefined ? null : estimate(curves.map((c) => c[c.length - 1]?.scoreWithMemory ?? Number.NaN)),
