@@ -139,7 +139,7 @@ describe('the benchmark suite on a tiny model', () => {
         assert.ok(c !== undefined, `${method} on ${scenario}`);
         if (method === 'fc-read' && scenario !== 'coding' && scenario !== 'sequential') {
           assert.equal(c.status, 'unavailable');
-          assert.match(c.reason!, /no layer reads the residual stream after blocks\.1\.post/);
+          assert.match(c.reason!, /cannot use bundle \"assistant-style\" at blocks\.1\.post: no layer of this model reads the residual stream at or after blocks\.1\.post/);
           continue;
         }
         assert.equal(c.status, 'ok', `${method} on ${scenario}: ${c.reason}`);

@@ -1,6 +1,5 @@
-import { AdapterSet, type AdapterSpec, layersWritingBefore } from '../../../adapt/index.js';
+import { AdapterSet, type AdapterSetConfig, type AdapterSpec, type LoraSpec, defaultAdapterConfig } from '../../../adapt/index.js';
 import { type Experience, type LearnerOptions, OnlineLearner, encodeExperience, selectUserFeatures } from '../../../learn/index.js';
-import { parseHookPoint } from '../../../model/hooks.js';
 import { type BenchMethod, type MethodContext, type MethodState, float32Bytes, trainingFlops } from './method.js';
 
 // The adapter methods: plain LoRA (rank 8 and 1) and every feature-constrained
@@ -10,10 +9,10 @@ import { type BenchMethod, type MethodContext, type MethodState, float32Bytes, t
 // interaction, context distillation from the user's memory notes, SFT and
 // preference terms, forgetting control); only the adapter differs.
 //
-// Targets: write-side kinds and LoRA go on o_proj and down_proj of the layers
-// that write the residual stream at or before the bundle's hook point; read on
-// q/k/v/gate/up of the layers that read it after. LoRA gets the write layers, so
-// it is compared on the same layers as the write kinds.
+// Targets: the rule of src/adapt/defaultConfig.ts, as for imprint learn: write
+// kinds and LoRA on o_proj and down_proj of the layers that write the residual
+// stream at or before the bundle's hook point (so LoRA is compared on the write
+// kinds' layers), read on q/k/v/gate/up of the layers that read it after.
 
 export interface AdapterMethodSpec {
   name: string;
@@ -28,25 +27,21 @@ export interface AdapterMethodSpec {
   learner?: LearnerOptions;
 }
 
-const WRITE_MODULES = ['o_proj', 'down_proj'];
-const READ_MODULES = ['q_proj', 'k_proj', 'v_proj', 'gate_proj', 'up_proj'];
-
-/** Layers whose reads see the stream at or after the hook point. */
-export function layersReadingAfter(hookPoint: string, layerCount: number): number[] {
-  const { layer, where } = parseHookPoint(hookPoint, layerCount);
-  const first = where === 'post' ? layer + 1 : layer;
-  return Array.from({ length: Math.max(0, layerCount - first) }, (_, i) => first + i);
-}
-
-function adapterSpec(spec: AdapterMethodSpec, ctx: Pick<MethodContext, 'model' | 'space'>): AdapterSpec {
-  const layers = ctx.model.spec.layers;
-  const residual = spec.residual ? { residual: { rank: 1, ...(spec.kind === 'reft' || spec.kind === 'gain' ? { target: { modules: WRITE_MODULES, layers: layersWritingBefore(ctx.space.hookPoint, layers) } } : {}) } } : {};
-  switch (spec.kind) {
-    case 'lora': return { kind: 'lora', rank: spec.rank ?? 8, target: { modules: WRITE_MODULES, layers: layersWritingBefore(ctx.space.hookPoint, layers) } };
-    case 'write': return { kind: 'write', rank: spec.rank ?? 4, target: { modules: WRITE_MODULES, layers: layersWritingBefore(ctx.space.hookPoint, layers) }, ...residual };
-    case 'read': return { kind: 'read', target: { modules: READ_MODULES, layers: layersReadingAfter(ctx.space.hookPoint, layers) }, ...residual };
-    default: return { kind: spec.kind, ...residual };
-  }
+/**
+ * The adapter set of a method: the targets src/adapt/defaultConfig.ts gives its kind (the rule
+ * imprint learn, chat and serve use), with a rank-1 residual beside it for "+res" (on the
+ * layers a plain LoRA would take, for the kinds that have no linear layers of their own).
+ * Throws a RangeError naming why when the kind cannot use the bundle.
+ */
+function adapterConfig(spec: AdapterMethodSpec, ctx: Pick<MethodContext, 'model' | 'space'>, seed: number): AdapterSetConfig {
+  const rank = spec.kind === 'write' || spec.kind === 'lora' ? spec.rank : undefined;
+  const config = defaultAdapterConfig(ctx.model, ctx.space, { kind: spec.kind, ...(rank === undefined ? {} : { rank }) }, seed);
+  if (!spec.residual) return config;
+  const linearTarget = defaultAdapterConfig(ctx.model, ctx.space, { kind: 'lora', rank: 1 }, seed).adapters[0] as LoraSpec;
+  return {
+    ...config,
+    adapters: config.adapters.map((a) => ({ ...a, residual: { rank: 1, ...(a.kind === 'reft' || a.kind === 'gain' ? { target: linearTarget.target } : {}) } }) as AdapterSpec),
+  };
 }
 
 /** Rough FLOPs of one learner step: the passes it makes over the base model (the adapter's own arithmetic is negligible beside them). */
@@ -68,17 +63,20 @@ export function adapterMethod(spec: AdapterMethodSpec): BenchMethod {
     description: spec.description,
     memoryInPrompt: false,
     unavailable: (ctx) => {
-      const layers = ctx.model.spec.layers;
-      if ((spec.kind === 'write' || spec.kind === 'lora') && layersWritingBefore(ctx.space.hookPoint, layers).length === 0) return `no layer writes the residual stream before ${ctx.space.hookPoint}`;
-      if (spec.kind === 'read' && layersReadingAfter(ctx.space.hookPoint, layers).length === 0) return `no layer reads the residual stream after ${ctx.space.hookPoint} (the bundle is on the last block's output)`;
-      return null;
+      try {
+        adapterConfig(spec, ctx, 0);
+        return null;
+      } catch (error) {
+        if (error instanceof RangeError) return error.message;
+        throw error;
+      }
     },
     create: (ctx) => {
       const options: LearnerOptions = {
         ...ctx.learner, ...spec.learner, seed: ctx.seed,
         ...(spec.gateOff ? { gate: { threshold: 0, exponents: { quality: 0, agreement: 0, subspace: 0 } } } : {}),
       };
-      const config = { seed: ctx.seed, adapters: [adapterSpec(spec, ctx)] };
+      const config = adapterConfig(spec, ctx, ctx.seed);
       let learner: OnlineLearner | null = null;
       let adapters: AdapterSet | null = null;
       const build = (first: Experience | null) => {
