@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type BenchSuiteConfig, runBenchSuite } from '../eval/bench/benchSuite.js';
 import { METHOD_NAMES } from '../eval/bench/methods/registry.js';
@@ -13,9 +14,11 @@ import { loadModelArgument } from './modelArgument.js';
 // (src/eval/bench). Every method on every scenario, resumable per cell.
 
 const CODING_BUNDLE = 'coding-roles';
+// A worker holds its own model and method states; past 8 the memory grows faster than the suite shrinks on most machines.
+const MAX_DEFAULT_JOBS = 8;
 
 const help = `usage: imprint eval --suite quick|full [--model DIR] [--out DIR] [--seeds LIST]
-       [--methods LIST] [--scenarios LIST] [--json]
+       [--methods LIST] [--scenarios LIST] [--jobs N] [--json]
 
 The continual-learning benchmark: each method adapts to simulated users and
 coding environments from their reactions only, and is measured without memory
@@ -32,6 +35,9 @@ comparison (hours; every finished cell is saved, rerun the same command to go on
   --seeds LIST       override the suite's seeds
   --methods LIST     a subset of: ${METHOD_NAMES.join(', ')}
   --scenarios LIST   a subset of: ${SCENARIO_NAMES.join(', ')}
+  --jobs N           cells run side by side in N worker processes (default: the number
+                     of cores, at most ${MAX_DEFAULT_JOBS}); each cell's numbers are the same
+                     whatever N is
   --json             the summary as JSON on stdout
 
 Progress (a bar with an ETA over interactions) goes to stderr.`;
@@ -46,6 +52,7 @@ export async function runEvalBench(args: string[]): Promise<number> {
       seeds: { type: 'string' },
       methods: { type: 'string' },
       scenarios: { type: 'string' },
+      jobs: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -61,6 +68,8 @@ export async function runEvalBench(args: string[]): Promise<number> {
   const seeds = parseListFlag('seeds', values.seeds, asNumber((n) => Number.isSafeInteger(n) && n >= 0), 'a comma-separated list of integers >= 0');
   const methods = parseListFlag('methods', values.methods, (s) => (METHOD_NAMES.includes(s) ? s : undefined), `a comma-separated list of methods (${METHOD_NAMES.join(', ')})`);
   const scenarios = parseListFlag('scenarios', values.scenarios, (s) => ((SCENARIO_NAMES as readonly string[]).includes(s) ? s as ScenarioFamily : undefined), `a comma-separated list of scenarios (${SCENARIO_NAMES.join(', ')})`);
+  const jobs = values.jobs === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_JOBS) : Number(values.jobs);
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`--jobs must be a whole number >= 1, got '${values.jobs}'`);
   const config: BenchSuiteConfig = {
     ...base, ...(seeds === undefined ? {} : { seeds }), ...(methods === undefined ? {} : { methods }), ...(scenarios === undefined ? {} : { scenarios }),
   };
@@ -74,7 +83,7 @@ export async function runEvalBench(args: string[]): Promise<number> {
     process.exit(130);
   });
   const result = await runBenchSuite({
-    config, modelDir: loaded.dir, bundles, outDir,
+    config, modelDir: loaded.dir, bundles, outDir, jobs,
     log: (line) => {
       // On a terminal the bar owns the current line: end it before a log line.
       if (bar !== null && process.stderr.isTTY) process.stderr.write('\n');

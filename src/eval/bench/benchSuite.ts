@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadBundle } from '../../features/bundles/index.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
-import { type LearnerOptions, generalTextProbe, loadBundleFeatureSpace, loadOrBuildQualityDetector, worldChatEncoding } from '../../learn/index.js';
-import { loadModel } from '../../model/load.js';
+import { type LearnerOptions, generalTextProbe } from '../../learn/index.js';
 import { modelSha256 } from '../learnProofConfig.js';
+import { type BenchBundles, benchQualityDetectors, loadBenchResources } from './benchResources.js';
+import { runCellsInProcesses } from './cellPool.js';
+import { type CellRunSetup, type CellTask, makeCellRunner } from './cellRunner.js';
 import { type BenchIdentity, CELLS_FILE, identityDifferences, readCellsFile, writeCellsFile } from './cellsFile.js';
-import { methodsNamed } from './methods/registry.js';
-import { type BaseFigures, type CellResult, type CellSettings, measureBase, runCell } from './runCell.js';
+import { type CellResult, type CellSettings, measureBase } from './runCell.js';
 import { type Scenario, type ScenarioFamily, type ScenarioSizes, buildScenarios } from './scenarios.js';
 import { writeBenchReport } from './report.js';
 import { type MethodScenarioSummary, summarise } from './summary.js';
@@ -15,7 +15,9 @@ import { type MethodScenarioSummary, summarise } from './summary.js';
 // `imprint eval --suite quick|full`: every chosen method on every scenario, for
 // each seed, one cell at a time. Each finished cell goes to cells.jsonl at once
 // (rewritten atomically), so an interrupted run resumes where it stopped; at the
-// end the summary, a Markdown table and the HTML report are written.
+// end the summary, a Markdown table and the HTML report are written. With
+// jobs > 1 the cells run in worker processes (cellPool.ts) and this process
+// saves each as it comes back.
 
 /**
  * Bump when a change to the harness changes what a cell measures (agents, scenarios,
@@ -38,9 +40,10 @@ export interface BenchSuiteConfig {
 export interface BenchSuiteOptions {
   config: BenchSuiteConfig;
   modelDir: string;
-  /** Bundles per domain: paths of assistant-style (home) and coding-roles (coding). */
-  bundles: { home: string; coding: string };
+  bundles: BenchBundles;
   outDir?: string;
+  /** Worker processes running cells side by side (default 1: every cell in this process). More than 1 needs outDir. */
+  jobs?: number;
   log?: (line: string) => void;
   onProgress?: (cell: { method: string; scenario: string; seed: number }, cellIndex: number, cells: number, done: number, total: number) => void;
 }
@@ -56,16 +59,11 @@ export interface BenchSuiteResult {
 export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSuiteResult> {
   const { config } = options;
   const log = options.log ?? (() => {});
-  const loaded = loadModel(options.modelDir);
-  if (loaded.tokenizer === null) throw new RangeError(`${options.modelDir} has no tokenizer.json, which the benchmark's agents need`);
-  const { model, tokenizer } = loaded;
-  const encoding = worldChatEncoding(tokenizer);
-  const spaces = { home: loadBundleFeatureSpace(options.bundles.home, model), coding: loadBundleFeatureSpace(options.bundles.coding, model) };
-  const steeringScales = new Map<string, number>();
-  for (const path of [options.bundles.home, options.bundles.coding]) {
-    for (const f of loadBundle(path).bundle.features) if (f.steering !== undefined) steeringScales.set(f.id, f.steering.scale);
-  }
-  const methods = methodsNamed({ loadModelCopy: () => loadModel(options.modelDir).model, steeringScales }, config.methods);
+  const jobs = options.jobs ?? 1;
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a whole number >= 1, got ${jobs}`);
+  if (jobs > 1 && options.outDir === undefined) throw new RangeError('jobs > 1 needs an output folder: the workers read the quality detectors from it');
+  const resources = loadBenchResources(options.modelDir, options.bundles, config.methods);
+  const { model, tokenizer, encoding, spaces, methods } = resources;
 
   const identity: BenchIdentity = {
     format: 'imprint.bench', version: 1, suite: config.name, model: modelSha256(model),
@@ -86,44 +84,54 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
   }
 
   const scenariosBySeed = new Map<number, Scenario[]>(config.seeds.map((seed) => [seed, buildScenarios(seed, config.sizes, config.scenarios)]));
-  const todo: { method: (typeof methods)[number]; scenario: Scenario; seed: number }[] = [];
+  const todo: (CellTask & { interactions: number })[] = [];
   for (const seed of config.seeds) {
     for (const scenario of scenariosBySeed.get(seed)!) {
       for (const method of methods) {
-        if (!done.some((c) => c.method === method.name && c.scenario === scenario.name && c.seed === seed)) todo.push({ method, scenario, seed });
+        if (!done.some((c) => c.method === method.name && c.scenario === scenario.name && c.seed === seed)) {
+          todo.push({ method: method.name, scenario: scenario.name, seed, interactions: scenario.agents.length * scenario.interactions });
+        }
       }
     }
   }
   const resumed = done.length;
-  log(`bench ${config.name}: ${methods.length} methods × ${scenariosBySeed.get(config.seeds[0])!.length} scenarios × ${config.seeds.length} seed${config.seeds.length === 1 ? '' : 's'}; ${resumed > 0 ? `${resumed} cells already in ${files!.cells}, ` : ''}${todo.length} to run`);
+  const workers = Math.min(jobs, todo.length);
+  log(`bench ${config.name}: ${methods.length} methods × ${scenariosBySeed.get(config.seeds[0])!.length} scenarios × ${config.seeds.length} seed${config.seeds.length === 1 ? '' : 's'}; ${resumed > 0 ? `${resumed} cells already in ${files!.cells}, ` : ''}${todo.length} to run${workers > 1 ? ` in ${workers} worker processes` : ''}`);
 
-  let base: BaseFigures | null = null;
-  let passages: number[][] = [];
   if (todo.length > 0) {
-    passages = generalTextProbe(tokenizer, config.generalPassages);
-    base = await measureBase(model, encoding, passages, config.settings.facts);
-  }
-  const quality = todo.length > 0 ? { home: loadOrBuildQualityDetector(join(options.outDir ?? '.', 'quality-home.json'), model, tokenizer, spaces.home.hookPoint), coding: loadOrBuildQualityDetector(join(options.outDir ?? '.', 'quality-coding.json'), model, tokenizer, spaces.coding.hookPoint) } : null;
-  const totalInteractions = todo.reduce((s, t) => s + t.scenario.agents.length * t.scenario.interactions, 0);
-  let finishedInteractions = 0;
-  for (const [index, { method, scenario, seed }] of todo.entries()) {
-    const cellStarted = performance.now();
-    const cell = await runCell({
-      method, scenario, seed, settings: config.settings, passages, base: base!,
-      context: {
-        model, tokenizer, encoding, learner: config.learner, quality: scenario.domain === 'home' ? quality!.home : quality!.coding,
-        spaceFor: (domain) => spaces[domain],
-      },
-      onProgress: (n) => options.onProgress?.({ method: method.name, scenario: scenario.name, seed }, index, todo.length, finishedInteractions + n, totalInteractions),
-    }).catch((error: unknown): CellResult => ({
-      // A method that breaks (its model's logits overflow, say) is a result about that method, not the end of the run.
-      method: method.name, scenario: scenario.name, seed, status: 'failed', reason: `failed: ${(error as Error).message ?? String(error)}`,
-      agents: [], generalLoss: null, factQa: null, cost: null, wallMs: performance.now() - cellStarted,
-    }));
-    finishedInteractions += scenario.agents.length * scenario.interactions;
-    done.push(cell);
-    if (files !== null) writeCellsFile(files.cells, identity, done);
-    log(`[cell ${index + 1}/${todo.length}] ${method.name} on ${scenario.name} seed ${seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `${cell.status} (${cell.reason})`}`);
+    const passages = generalTextProbe(tokenizer, config.generalPassages);
+    const setup: CellRunSetup = {
+      sizes: config.sizes, scenarios: config.scenarios, settings: config.settings, learner: config.learner,
+      passages, base: await measureBase(model, encoding, passages, config.settings.facts),
+    };
+    const quality = benchQualityDetectors(options.outDir ?? '.', resources);
+    const totalInteractions = todo.reduce((s, t) => s + t.interactions, 0);
+    // Interactions of finished cells plus those of the cells in flight, for one bar over the whole run.
+    let finishedInteractions = 0;
+    const inFlight = new Map<number, number>();
+    const progress = (index: number, n: number) => {
+      inFlight.set(index, n);
+      let running = 0;
+      for (const v of inFlight.values()) running += v;
+      options.onProgress?.(todo[index], index, todo.length, finishedInteractions + running, totalInteractions);
+    };
+    const save = (index: number, cell: CellResult) => {
+      const task = todo[index];
+      inFlight.delete(index);
+      finishedInteractions += task.interactions;
+      done.push(cell);
+      if (files !== null) writeCellsFile(files.cells, identity, done);
+      log(`[cell ${done.length - resumed}/${todo.length}] ${task.method} on ${task.scenario} seed ${task.seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `${cell.status} (${cell.reason})`}`);
+    };
+    if (workers > 1) {
+      await runCellsInProcesses({
+        jobs: workers, tasks: todo, onProgress: progress, onResult: save,
+        init: { modelDir: options.modelDir, bundles: options.bundles, methods: config.methods, outDir: options.outDir!, setup },
+      });
+    } else {
+      const runCell = makeCellRunner(resources, quality, setup);
+      for (const [index, task] of todo.entries()) save(index, await runCell(task, (n) => progress(index, n)));
+    }
   }
   const summary = summarise(done);
   if (files === null) return { cells: done, summary, ran: todo.length, resumed, files: null };
