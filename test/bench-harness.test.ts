@@ -147,6 +147,8 @@ describe('the benchmark suite on a tiny model', () => {
         assert.ok(c.generalLoss !== null && Number.isFinite(c.generalLoss.after) && c.cost !== null && c.cost.interactions > 0);
         if (method === 'none') assert.equal(c.generalLoss.after, c.generalLoss.base, 'the base model forgets nothing');
         if (method === 'memory') assert.ok(c.agents[0].curve[0].scoreWithMemory !== undefined, 'memory methods are also measured with their notes');
+        // FLOPs per update are counted at the kernels: notes in a BM25 index take none, any update that runs the model takes some.
+        if (c.cost.updates > 0) assert.ok(method === 'memory' ? c.cost.flopsPerUpdate === 0 : c.cost.flopsPerUpdate! > 0, `${method} on ${scenario}: ${c.cost.flopsPerUpdate} FLOPs per update`);
       }
     }
     const sequential = first.cells.find((c) => c.method === 'fc-write' && c.scenario === 'sequential')!;

@@ -21,3 +21,4 @@ export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { SGD, type SgdOptions } from './optim/sgd.js';
 export { clipGradNorm } from './optim/clip.js';
 export type { ParamGroupSpec } from './optim/paramGroups.js';
+export { type FlopCounter, countingKernels, processFlopCounter, visibleAttentionPairs } from './flopCounter.js';

@@ -4,6 +4,7 @@ import type { TextTokenizer } from '../../io/tokenizer.js';
 import { type ChatEncoding, type QualityDetector, loadBundleFeatureSpace, loadOrBuildQualityDetector, worldChatEncoding } from '../../learn/index.js';
 import type { FeatureSpace } from '../../adapt/index.js';
 import type { CausalLm } from '../../model/causalLm.js';
+import { type FlopCounter, processFlopCounter } from '../../tensor/index.js';
 import { loadModel } from '../../model/load.js';
 import type { BenchMethod } from './methods/method.js';
 import { methodsNamed } from './methods/registry.js';
@@ -26,9 +27,13 @@ export interface BenchResources {
   encoding: ChatEncoding;
   spaces: { home: FeatureSpace; coding: FeatureSpace };
   methods: BenchMethod[];
+  /** Counts what every kernel of this process computes; cells read it around each update. */
+  flops: FlopCounter;
 }
 
 export function loadBenchResources(modelDir: string, bundles: BenchBundles, methodNames: readonly string[]): BenchResources {
+  // Installed before the model loads, so every product the methods run is counted.
+  const flops = processFlopCounter();
   const loaded = loadModel(modelDir);
   if (loaded.tokenizer === null) throw new RangeError(`${modelDir} has no tokenizer.json, which the benchmark's agents need`);
   const { model, tokenizer } = loaded;
@@ -38,7 +43,7 @@ export function loadBenchResources(modelDir: string, bundles: BenchBundles, meth
     for (const f of loadBundle(path).bundle.features) if (f.steering !== undefined) steeringScales.set(f.id, f.steering.scale);
   }
   const methods = methodsNamed({ loadModelCopy: () => loadModel(modelDir).model, steeringScales }, methodNames);
-  return { model, tokenizer, encoding: worldChatEncoding(tokenizer), spaces, methods };
+  return { model, tokenizer, encoding: worldChatEncoding(tokenizer), spaces, methods, flops };
 }
 
 /**

@@ -24,7 +24,7 @@ import { type MethodScenarioSummary, summarise } from './summary.js';
  * methods, metrics): cells made by another version are then refused instead of being
  * mixed into a summary, even though the suite's sizes and settings are the same.
  */
-export const BENCH_HARNESS_VERSION = 2;
+export const BENCH_HARNESS_VERSION = 3;
 
 export interface BenchSuiteConfig {
   name: string;

@@ -44,7 +44,7 @@ export function makeCellRunner(resources: BenchResources, quality: { home: Quali
     const scenario = scenarioFor(task);
     const started = performance.now();
     return runCell({
-      method, scenario, seed: task.seed, settings: setup.settings, passages: setup.passages, base: setup.base,
+      method, scenario, seed: task.seed, settings: setup.settings, passages: setup.passages, base: setup.base, flops: resources.flops,
       context: {
         model: resources.model, tokenizer: resources.tokenizer, encoding: resources.encoding, learner: setup.learner,
         quality: scenario.domain === 'home' ? quality.home : quality.coding,

@@ -2,7 +2,7 @@ import { type ChatEncoding, type Experience, type StudentForward, generalTextLos
 import type { StructuredMemory } from '../../memory/index.js';
 import type { CausalLm } from '../../model/causalLm.js';
 import { generateFromIds } from '../../model/generate.js';
-import { Random } from '../../tensor/index.js';
+import { type FlopCounter, Random } from '../../tensor/index.js';
 import { factSet } from '../../world/knowledgeBase.js';
 import type { ChatTurn } from '../../world/types.js';
 import { type Agent, garbageInteraction, meanWantedScore, wantedScores } from './agents.js';
@@ -26,7 +26,7 @@ import type { Scenario } from './scenarios.js';
 //     the method ended with (forgetting), against the base model's;
 //   - sequential: after each agent's block, every agent so far (backward
 //     transfer, as GEM defines it);
-//   - cost: wall time and FLOPs per update, bytes held per user, extra prompt
+//   - cost: wall time and FLOPs per update (counted at the kernels), bytes held per user, extra prompt
 //     tokens per request, and inference slowdown (scoring time with the method
 //     over the base model's).
 
@@ -91,6 +91,8 @@ export interface CellInputs {
   settings: CellSettings;
   passages: number[][];
   base: BaseFigures;
+  /** The process's kernel FLOP counter (src/tensor/flopCounter.ts), read around each update. */
+  flops: FlopCounter;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -198,11 +200,13 @@ export async function runCell(inputs: CellInputs): Promise<CellResult> {
       const context = memoryContext(memory, turns);
       const experience: Experience = { id: `${agent.id}-${n}`, user: agent.id, prompt: turns, reply, reaction: reactionFromFeedback(feedback), ...(context === undefined ? {} : { context }) };
       memory.add({ ...experience, context: undefined }, n);
+      // learn is synchronous, so the counter's change is this update's work alone.
+      const flopsBefore = inputs.flops.flops;
       const outcome = state.learn(experience);
       if (outcome.updated) {
         updates++;
         updateMs.push(outcome.ms);
-        if (outcome.flops !== null) flops.push(outcome.flops);
+        flops.push(inputs.flops.flops - flopsBefore);
       }
       interactionsDone++;
       inputs.onProgress?.(interactionsDone, total);

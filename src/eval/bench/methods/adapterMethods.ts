@@ -1,6 +1,6 @@
 import { AdapterSet, type AdapterSetConfig, type AdapterSpec, type LoraSpec, defaultAdapterConfig } from '../../../adapt/index.js';
-import { type Experience, type LearnerOptions, OnlineLearner, encodeExperience, selectUserFeatures } from '../../../learn/index.js';
-import { type BenchMethod, type MethodContext, type MethodState, float32Bytes, trainingFlops } from './method.js';
+import { type Experience, type LearnerOptions, OnlineLearner, selectUserFeatures } from '../../../learn/index.js';
+import { type BenchMethod, type MethodContext, type MethodState, float32Bytes } from './method.js';
 
 // The adapter methods: plain LoRA (rank 8 and 1) and every feature-constrained
 // kind (write, read, reft, gain), with and without the small unconstrained
@@ -44,19 +44,6 @@ function adapterConfig(spec: AdapterMethodSpec, ctx: Pick<MethodContext, 'model'
   };
 }
 
-/** Rough FLOPs of one learner step: the passes it makes over the base model (the adapter's own arithmetic is negligible beside them). */
-function stepFlops(ctx: MethodContext, experience: Experience, sampleTokens: number): number {
-  const parameters = ctx.model.parameters().reduce((s, p) => s + p.size, 0);
-  const encoded = encodeExperience(ctx.encoding, experience, ctx.model.spec.maxPositions, sampleTokens);
-  const sample = encoded.teacher === null ? 0 : encoded.sampleBudget;
-  const generate = 2 * parameters * sample;
-  const teacher = encoded.teacher === null ? 0 : 2 * parameters * (encoded.teacher.length + sample);
-  const student = trainingFlops(parameters, encoded.student.length + Math.max(sample, encoded.reply.length));
-  // Background KL (one ~64-token sequence, base and adapted) and one replayed reply.
-  const forgetting = 2 * parameters * 64 + trainingFlops(parameters, 64) + trainingFlops(parameters, encoded.student.length + encoded.reply.length);
-  return generate + teacher + student + forgetting;
-}
-
 export function adapterMethod(spec: AdapterMethodSpec): BenchMethod {
   return {
     name: spec.name,
@@ -94,16 +81,15 @@ export function adapterMethod(spec: AdapterMethodSpec): BenchMethod {
         learner = new OnlineLearner({ model: ctx.model, tokenizer: ctx.tokenizer, adapters, encoding: ctx.encoding, quality: ctx.quality, config: options });
       };
       if (!spec.selectFeatures) build(null);
-      const sampleTokens = options.sampleTokens ?? 64;
       const state: MethodState = {
         model: ctx.model,
         forward: () => adapters?.forwardOptions() ?? {},
         prompt: (turns) => turns,
         learn: (experience) => {
           if (learner === null) build(experience);
-          if (learner === null) return { ms: 0, updated: false, flops: null };
+          if (learner === null) return { ms: 0, updated: false };
           const log = (learner as OnlineLearner).step(experience);
-          return { ms: log.wallMs, updated: log.trained, flops: log.trained ? stepFlops(ctx, experience, sampleTokens) : null };
+          return { ms: log.wallMs, updated: log.trained };
         },
         bytes: () => (adapters === null ? 0 : float32Bytes((adapters as AdapterSet).parameters())),
       };

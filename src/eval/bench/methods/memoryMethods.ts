@@ -1,4 +1,4 @@
-import { type Experience, type ExperienceContext, encodeExperience, promptTurns, teacherPromptTurns } from '../../../learn/index.js';
+import { type Experience, type ExperienceContext, promptTurns, teacherPromptTurns } from '../../../learn/index.js';
 import { NeuralMemory, StructuredMemory } from '../../../memory/index.js';
 import type { ChatTurn } from '../../../world/types.js';
 import type { BenchMethod, MethodState } from './method.js';
@@ -42,7 +42,7 @@ export const noneMethod: BenchMethod = {
   description: 'the base model, learning nothing',
   memoryInPrompt: false,
   unavailable: () => null,
-  create: (ctx) => ({ model: ctx.model, forward: () => ({}), prompt: (turns) => turns, learn: () => ({ ms: 0, updated: false, flops: null }), bytes: () => 0 }),
+  create: (ctx) => ({ model: ctx.model, forward: () => ({}), prompt: (turns) => turns, learn: () => ({ ms: 0, updated: false }), bytes: () => 0 }),
 };
 
 export const structuredMemoryMethod: BenchMethod = {
@@ -60,7 +60,7 @@ export const structuredMemoryMethod: BenchMethod = {
       learn: (experience) => {
         const started = performance.now();
         const added = memory.add({ ...experience, context: undefined }, index++);
-        return { ms: performance.now() - started, updated: added.length > 0, flops: null };
+        return { ms: performance.now() - started, updated: added.length > 0 };
       },
       bytes: () => memory.bytes(),
     };
@@ -75,19 +75,13 @@ export const titansMethod: BenchMethod = {
   unavailable: () => null,
   create: (ctx) => {
     const memory = new NeuralMemory(ctx.model, { point: ctx.space.hookPoint, seed: ctx.seed });
-    const parameters = ctx.model.parameters().reduce((s, p) => s + p.size, 0);
     return {
       model: ctx.model,
       forward: () => memory.forwardOptions(),
       prompt: (turns) => turns,
       learn: (experience) => {
         const log = memory.writeExperience(ctx.encoding, experience);
-        if (log.skipped) return { ms: log.wallMs, updated: false, flops: null };
-        // Two forward passes over the base (student and teacher prompt, each with the reply) read the pairs;
-        // the memory's own step is tiny beside them.
-        const encoded = encodeExperience(ctx.encoding, experience, ctx.model.spec.maxPositions, 64);
-        const tokens = encoded.student.length + (encoded.teacher?.length ?? encoded.student.length) + 2 * encoded.reply.length;
-        return { ms: log.wallMs, updated: true, flops: 2 * parameters * tokens };
+        return { ms: log.wallMs, updated: !log.skipped };
       },
       bytes: () => memory.bytes(),
     };

@@ -30,8 +30,6 @@ export interface LearnOutcome {
   ms: number;
   /** Whether anything changed. */
   updated: boolean;
-  /** Estimated floating-point operations of the update (forward + backward passes it ran), or null. */
-  flops: number | null;
 }
 
 export interface MethodState {
@@ -55,11 +53,6 @@ export interface BenchMethod {
   /** Why the method cannot run with this bundle (e.g. no layer reads after the hook point), or null. */
   unavailable(ctx: Pick<MethodContext, 'model' | 'space'>): string | null;
   create(ctx: MethodContext): MethodState;
-}
-
-/** Forward + backward of a dense model: about 6 FLOPs per parameter per token (2 forward, 4 backward). */
-export function trainingFlops(parameterCount: number, tokens: number): number {
-  return 6 * parameterCount * tokens;
 }
 
 export function float32Bytes(tensors: readonly { size: number }[]): number {

@@ -3,7 +3,7 @@ import { steeringHook } from '../../../model/activationCapture.js';
 import type { CausalLm } from '../../../model/causalLm.js';
 import { ResidualHooks } from '../../../model/hooks.js';
 import { AdamW, NonFiniteError, Tape, clipGradNorm } from '../../../tensor/index.js';
-import { type BenchMethod, type MethodContext, float32Bytes, trainingFlops } from './method.js';
+import { type BenchMethod, type MethodContext, float32Bytes } from './method.js';
 
 // Two methods at the ends of the spectrum:
 //   - naive full fine-tuning: the user's own copy of every base weight, one
@@ -15,7 +15,7 @@ import { type BenchMethod, type MethodContext, float32Bytes, trainingFlops } fro
 //     context moves most (featureSelection.ts), added at its validated steering
 //     scale, in the direction the context moved it. Nothing is learned after that.
 
-export const noLearning = { ms: 0, updated: false, flops: null } as const;
+export const noLearning = { ms: 0, updated: false } as const;
 
 export function fullFineTuneMethod(loadCopy: () => CausalLm): BenchMethod {
   return {
@@ -29,7 +29,6 @@ export function fullFineTuneMethod(loadCopy: () => CausalLm): BenchMethod {
       for (const p of params) p.requiresGrad = true;
       const lr = (ctx.learner.lr ?? 1e-2) / 10;
       const optimiser = new AdamW(params, { lr, weightDecay: 0 });
-      const parameterCount = params.reduce((s, p) => s + p.size, 0);
       return {
         model,
         forward: () => ({}),
@@ -50,12 +49,12 @@ export function fullFineTuneMethod(loadCopy: () => CausalLm): BenchMethod {
             optimiser.step();
           } catch (error) {
             if (!(error instanceof NonFiniteError)) throw error;
-            return { ms: performance.now() - started, updated: false, flops: null };
+            return { ms: performance.now() - started, updated: false };
           } finally {
             tape.release();
             optimiser.zeroGrad();
           }
-          return { ms: performance.now() - started, updated: true, flops: trainingFlops(parameterCount, prompt.length + ids.length) };
+          return { ms: performance.now() - started, updated: true };
         },
         bytes: () => float32Bytes(params),
       };
@@ -94,7 +93,7 @@ export function steeringMethod(scales: ReadonlyMap<string, number>): BenchMethod
           const vector = Float32Array.from(ctx.space.directions.subarray(f * width, (f + 1) * width), (v) => v * scale);
           hooks = new ResidualHooks(ctx.model.spec.layers);
           hooks.on(ctx.space.hookPoint, steeringHook(vector));
-          return { ms: performance.now() - started, updated: true, flops: null };
+          return { ms: performance.now() - started, updated: true };
         },
         bytes: () => (chosen === null ? 0 : 4 * ctx.space.width),
       };
