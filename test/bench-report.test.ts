@@ -141,11 +141,22 @@ test('each scenario has a row per method with the figures put in, bold for the b
   ]);
   // Intervals of 0 on the adversarial streams: one best per column, no ties.
   assert.deepEqual(tableRows(section(md, 'adversarial-30')).map((r) => r.split(' | ').slice(0, 2).join(' | ')), ['| memory | 0.3 ± 0', '| lora-r8 | 0.5 ± 0', '| fc-write | **0.6 ± 0**']);
-  const tieRows = md.split('\n').filter((l) => l.startsWith('| ') && l.includes('(tie)'));
+  const tieRows = ['home', 'adversarial-0', 'adversarial-30', 'sequential'].flatMap((scenario) => section(md, scenario)).filter((l) => l.startsWith('| ') && l.includes('(tie)'));
   assert.equal(tieRows.length, 2, tieRows.join('\n'));
   for (const scenario of ['home', 'adversarial-0', 'adversarial-30', 'sequential']) {
     assert.equal(count(tableRows(section(md, scenario)).join('\n'), /\*\*/g), 4, `${scenario}: one bold final score and one bold loss shift`);
   }
+});
+
+test('at a glance: a row per method across the scenarios, memory with its notes beside, best and ties marked per column', () => {
+  const lines = section(benchMarkdown(input), 'At a glance');
+  assert.ok(lines.includes('| method | home: final score | home: general-text loss shift | home: fact-QA shift | score drift at 30% garbage | sequential: BWT | home: update ms |'), lines.join('\n'));
+  assert.deepEqual(tableRows(lines), [
+    '| memory | 0.3 ± 0; 0.55 with its notes | **0 ± 0** | **0 ± 0** | 0 | **0 ± 0** | – |',
+    '| lora-r8 | 0.66 ± 0.0497 (tie) | +0.06 ± 0.0248 | -0.1 ± 0 | -0.2 | -0.1 ± 0 | 123 |',
+    '| fc-write | **0.72 ± 0.0497** | +0.02 ± 0.0248 (tie) | 0 ± 0 (tie) | -0.05 | n/a | 45.6 |',
+  ]);
+  assert.match(benchHtml(input), /<h2>At a glance<\/h2>\s*<table>/);
 });
 
 test('an unavailable method says n/a with its reason; sequential shows backward transfer', () => {

@@ -54,7 +54,9 @@ export function formatBytes(bytes: number): string {
 /** "mean ± half-width", the half-width omitted when there is none (one seed), and "(k/n seeds)" when some seeds had no value. */
 function estimateText(e: Estimate, seeds: number, format: (x: number) => string = compact): string {
   // Identical values averaged in floating point leave a spread of ~1e-17: rounding noise, not a measured one.
-  const ci = e.ci95 <= 1e-9 * Math.abs(e.mean) ? 0 : e.ci95;
+  // A summary read back from summary.json has null where JSON could not hold NaN (one seed: no interval).
+  const raw = typeof e.ci95 === 'number' ? e.ci95 : Number.NaN;
+  const ci = raw <= 1e-9 * Math.abs(e.mean) ? 0 : raw;
   const interval = Number.isFinite(ci) ? ` ± ${compact(ci)}` : '';
   const coverage = e.n < seeds ? ` (${e.n}/${seeds} seeds)` : '';
   return `${format(e.mean)}${interval}${coverage}`;
@@ -159,6 +161,66 @@ function driftTable(drift: readonly Drift[]): Table {
   };
 }
 
+/**
+ * One row per method across the scenarios, for a first look (and the README):
+ * final score on home and coding, forgetting on home, score drift at the highest
+ * garbage rate, BWT in sequence, update time on home. Best and ties marked per
+ * column as in the scenario tables; a scenario that was not run has no column.
+ */
+function glanceTable(summary: readonly MethodScenarioSummary[]): Table | null {
+  const methods = methodsInOrder(summary);
+  const rowsOf = (scenario: string) => summary.filter((s) => s.scenario === scenario);
+  const find = (method: string, scenario: string) => summary.find((s) => s.method === method && s.scenario === scenario) ?? null;
+  const drift = garbageDrift(summary);
+  const worstRate = drift.length === 0 ? null : Math.max(...drift.map((d) => d.rate));
+  const columns: { header: string; cell: (method: string) => Cell }[] = [{ header: 'method', cell: (method) => ({ text: method }) }];
+  const estimateColumn = (header: string, scenario: string, pick: (r: MethodScenarioSummary) => Estimate | null, better: 'higher' | 'lower', format?: (x: number) => string) => {
+    const rows = rowsOf(scenario);
+    if (!rows.some((r) => r.status === 'ok' && pick(r) !== null)) return;
+    const marks = rankMarks(rows, pick, better);
+    columns.push({
+      header,
+      cell: (method) => {
+        const row = find(method, scenario);
+        if (row === null) return { text: DASH };
+        if (row.status !== 'ok') return { text: row.status === 'failed' ? 'failed' : 'n/a' };
+        return estimateCell(row, pick(row), { marks, ...(format === undefined ? {} : { format }) });
+      },
+    });
+  };
+  estimateColumn('home: final score', 'home', (r) => r.scoreAfter, 'higher');
+  // Memory methods: the score with their notes in the prompt beside the one without (the column ranks the latter, as the issue measures).
+  const withMemory = (scenario: string) => (column: (typeof columns)[number]) => ({
+    ...column,
+    cell: (method: string) => {
+      const cell = column.cell(method);
+      const row = find(method, scenario);
+      return row?.status === 'ok' && row.scoreAfterWithMemory !== null ? { ...cell, text: `${cell.text}; ${compact(row.scoreAfterWithMemory.mean)} with its notes` } : cell;
+    },
+  });
+  if (columns.length > 1) columns[columns.length - 1] = withMemory('home')(columns[columns.length - 1]);
+  const before = columns.length;
+  estimateColumn('coding: final score', 'coding', (r) => r.scoreAfter, 'higher');
+  if (columns.length > before) columns[columns.length - 1] = withMemory('coding')(columns[columns.length - 1]);
+  estimateColumn('home: general-text loss shift', 'home', (r) => r.generalLossShift, 'lower', signed);
+  estimateColumn('home: fact-QA shift', 'home', (r) => r.factQaShift, 'higher', signed);
+  if (worstRate !== null) {
+    columns.push({
+      header: `score drift at ${percent(worstRate)} garbage`,
+      cell: (method) => {
+        const d = drift.find((x) => x.method === method && x.rate === worstRate);
+        return { text: d?.scoreDrift === null || d?.scoreDrift === undefined ? DASH : signed(d.scoreDrift) };
+      },
+    });
+  }
+  estimateColumn('sequential: BWT', 'sequential', (r) => r.backwardTransfer, 'higher', signed);
+  if (rowsOf('home').some((r) => r.cost?.updateMs != null)) {
+    columns.push({ header: 'home: update ms', cell: (method) => { const row = find(method, 'home'); return row === null ? { text: DASH } : costCell(row, (c) => c.updateMs, compact); } });
+  }
+  if (columns.length === 1) return null;
+  return { columns: columns.map((c) => c.header), rows: methods.map((m) => columns.map((c) => c.cell(m))) };
+}
+
 // ---------------------------------------------------------------- what the report says around the tables
 
 function scenariosInOrder(summary: readonly MethodScenarioSummary[]): string[] {
@@ -237,6 +299,8 @@ function markdownTable(table: Table): string[] {
 
 export function benchMarkdown(input: BenchReportInput): string {
   const lines = [`# Continual-learning benchmark: ${markdownText(input.suite)}`, '', markdownText(setupLine(input)), '', ...HOW_TO_READ.map(markdownText).map((l) => `- ${l}`), ''];
+  const glance = glanceTable(input.summary);
+  if (glance !== null) lines.push('## At a glance', '', ...markdownTable(glance), '');
   for (const scenario of scenariosInOrder(input.summary)) {
     lines.push(`## ${markdownText(scenario)}`, '');
     const description = describeScenario(scenario);
@@ -385,8 +449,10 @@ export function benchHtml(input: BenchReportInput): string {
     `<h1>Continual-learning benchmark: ${e(input.suite)}</h1>`,
     `<p class="meta">${e(setupLine(input))}</p>`,
     `<ul class="read">${HOW_TO_READ.map((l) => `<li>${e(l)}</li>`).join('')}</ul>`,
-    '<h2>Learning versus forgetting</h2>', paretoFigure(summary, reference),
   ];
+  const glance = glanceTable(summary);
+  if (glance !== null) parts.push('<h2>At a glance</h2>', htmlTable(glance));
+  parts.push('<h2>Learning versus forgetting</h2>', paretoFigure(summary, reference));
   for (const scenario of scenariosInOrder(summary)) {
     parts.push(`<section class="scenario" data-scenario="${e(scenario)}">`, `<h2>${e(scenario)}</h2>`);
     const description = describeScenario(scenario);
