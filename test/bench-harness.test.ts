@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GARBAGE_KINDS, codingAgent, garbageInteraction, homeAgent, meanWantedScore, wantedScores } from '../src/eval/bench/agents.js';
-import { type BenchSuiteConfig, runBenchSuite } from '../src/eval/bench/benchSuite.js';
+import { type BenchSuiteConfig, reportFromCells, runBenchSuite } from '../src/eval/bench/benchSuite.js';
 import type { CellResult } from '../src/eval/bench/runCell.js';
 import { adversarialName, buildScenarios } from '../src/eval/bench/scenarios.js';
 import { estimate, garbageDrift, isTie, summarise } from '../src/eval/bench/summary.js';
@@ -167,6 +167,19 @@ describe('the benchmark suite on a tiny model', () => {
 
     await assert.rejects(runBenchSuite({ config: { ...config, sizes: { ...config.sizes, interactions: 3 } }, modelDir, bundles: bundles(), outDir: out }),
       /holds cells of a different config: sizes: .*"interactions":2.* there, .*"interactions":3.* asked/);
+
+    // --report-only: the report of the cells as they stand, against the cells the config asks for.
+    const complete = reportFromCells(config, out);
+    assert.deepEqual([complete.cells, complete.of], [first.ran, first.ran]);
+    assert.deepEqual(complete.summary, first.summary);
+    assert.ok(!readFileSync(complete.files.markdown, 'utf8').includes('Partial:'));
+    const wider = reportFromCells({ ...config, methods: [...config.methods, 'lora-r8'] }, out);
+    assert.deepEqual([wider.cells, wider.of], [first.ran, first.ran + scenarios.length]);
+    assert.ok(readFileSync(wider.files.markdown, 'utf8').includes(`**Partial: ${first.ran} of ${first.ran + scenarios.length} cells finished so far.`));
+    assert.match(readFileSync(wider.files.html, 'utf8'), /<p class="partial"><strong>Partial: /);
+    assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).progress.of, first.ran + scenarios.length);
+    assert.throws(() => reportFromCells({ ...config, settings: { ...config.settings, heldOut: 5 } }, out), /holds cells of a different config: settings: .*"heldOut":2.* there, .*"heldOut":5.* asked/);
+    assert.throws(() => reportFromCells(config, join(scratch, 'nothing-here')), /cells\.jsonl does not exist or is empty: nothing to report/);
   });
 
   test('the CLI refuses bad flags naming what was expected', () => {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type BenchSuiteConfig, runBenchSuite } from '../eval/bench/benchSuite.js';
+import { type BenchSuiteConfig, reportFromCells, runBenchSuite } from '../eval/bench/benchSuite.js';
 import { METHOD_NAMES } from '../eval/bench/methods/registry.js';
 import { benchMarkdown } from '../eval/bench/report.js';
 import { SCENARIO_NAMES, type ScenarioFamily } from '../eval/bench/scenarios.js';
@@ -18,7 +18,7 @@ const CODING_BUNDLE = 'coding-roles';
 const MAX_DEFAULT_JOBS = 8;
 
 const help = `usage: imprint eval --suite quick|full [--model DIR] [--out DIR] [--seeds LIST]
-       [--methods LIST] [--scenarios LIST] [--jobs N] [--json]
+       [--methods LIST] [--scenarios LIST] [--jobs N] [--report-only] [--json]
 
 The continual-learning benchmark: each method adapts to simulated users and
 coding environments from their reactions only, and is measured without memory
@@ -38,6 +38,10 @@ comparison (hours; every finished cell is saved, rerun the same command to go on
   --jobs N           cells run side by side in N worker processes (default: the number
                      of cores, at most ${MAX_DEFAULT_JOBS}); each cell's numbers are the same
                      whatever N is
+  --report-only      write summary.json and the reports from the cells in --out as they
+                     stand (a run going on elsewhere, or stopped part way), running nothing
+                     and loading no model; they say how many cells are in. A running
+                     suite also rewrites them after every cell.
   --json             the summary as JSON on stdout
 
 Progress (a bar with an ETA over interactions) goes to stderr.`;
@@ -53,6 +57,7 @@ export async function runEvalBench(args: string[]): Promise<number> {
       methods: { type: 'string' },
       scenarios: { type: 'string' },
       jobs: { type: 'string' },
+      'report-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,9 +79,19 @@ export async function runEvalBench(args: string[]): Promise<number> {
     ...base, ...(seeds === undefined ? {} : { seeds }), ...(methods === undefined ? {} : { methods }), ...(scenarios === undefined ? {} : { scenarios }),
   };
 
+  const outDir = values.out ?? `runs/bench-${suiteName}`;
+  if (values['report-only']) {
+    const report = reportFromCells(config, outDir);
+    if (values.json) console.log(JSON.stringify({ suite: suiteName, out: outDir, cells: report.cells, of: report.of, files: report.files, summary: report.summary }));
+    else {
+      console.log(benchMarkdown({ suite: suiteName, config, summary: report.summary, progress: { cells: report.cells, of: report.of } }));
+      console.log(`\nwrote ${report.files.markdown}, ${report.files.html}, ${report.files.summary} (${report.cells} of ${report.of} cells)`);
+    }
+    return 0;
+  }
+
   const loaded = loadModelArgument(values.model, 'eval');
   const bundles = { home: resolveBundlePath(loaded.dir, DEFAULT_BUNDLE), coding: resolveBundlePath(loaded.dir, CODING_BUNDLE) };
-  const outDir = values.out ?? `runs/bench-${suiteName}`;
   let bar: ProgressBar | null = null;
   process.once('SIGINT', () => {
     process.stderr.write(`\ninterrupted; finished cells are in ${outDir}/cells.jsonl; rerun the same command to continue\n`);

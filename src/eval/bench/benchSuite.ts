@@ -120,7 +120,11 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
       inFlight.delete(index);
       finishedInteractions += task.interactions;
       done.push(cell);
-      if (files !== null) writeCellsFile(files.cells, identity, done);
+      if (files !== null) {
+        writeCellsFile(files.cells, identity, done);
+        // A run takes hours: the report is kept current (marked partial) so it can be read while the run goes on.
+        writeSummaryAndReport(options.outDir!, config, done, { cells: done.length, of: resumed + todo.length });
+      }
       log(`[cell ${done.length - resumed}/${todo.length}] ${task.method} on ${task.scenario} seed ${task.seed}: ${cell.status === 'ok' ? `${(cell.wallMs / 1000).toFixed(0)} s` : `${cell.status} (${cell.reason})`}`);
     };
     if (workers > 1) {
@@ -133,9 +137,39 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
       for (const [index, task] of todo.entries()) save(index, await runCell(task, (n) => progress(index, n)));
     }
   }
-  const summary = summarise(done);
-  if (files === null) return { cells: done, summary, ran: todo.length, resumed, files: null };
-  writeFileAtomic(files.summary, [Buffer.from(`${JSON.stringify({ suite: config.name, config, summary }, null, 1)}\n`, 'utf8')]);
-  const report = writeBenchReport(options.outDir!, { suite: config.name, config, summary });
+  if (files === null) return { cells: done, summary: summarise(done), ran: todo.length, resumed, files: null };
+  const { summary, report } = writeSummaryAndReport(options.outDir!, config, done);
   return { cells: done, summary, ran: todo.length, resumed, files: { cells: resolve(files.cells), summary: resolve(files.summary), ...report } };
+}
+
+/** summary.json, report.md and report.html of the cells so far (each written atomically). */
+function writeSummaryAndReport(outDir: string, config: BenchSuiteConfig, cells: readonly CellResult[], progress?: { cells: number; of: number }) {
+  const summary = summarise(cells);
+  const partial = progress !== undefined && progress.cells < progress.of ? { progress } : {};
+  writeFileAtomic(join(outDir, 'summary.json'), [Buffer.from(`${JSON.stringify({ suite: config.name, config, ...partial, summary }, null, 1)}\n`, 'utf8')]);
+  const report = writeBenchReport(outDir, { suite: config.name, config, summary, ...partial });
+  return { summary, report };
+}
+
+/**
+ * The report of a run's cells as they stand, without running anything or loading
+ * the model (`imprint eval --report-only`): for a run still going on in another
+ * process, or one stopped part way. The cells must have been made with `config`'s
+ * sizes and settings; the expected cell count (for "partial") comes from it.
+ */
+export function reportFromCells(config: BenchSuiteConfig, outDir: string): { cells: number; of: number; summary: ReturnType<typeof summarise>; files: { summary: string; markdown: string; html: string } } {
+  const path = join(outDir, CELLS_FILE);
+  const stored = readCellsFile(path);
+  if (stored === null) throw new RangeError(`${path} does not exist or is empty: nothing to report (run the suite first, with the same --out)`);
+  const asked = { harness: BENCH_HARNESS_VERSION, sizes: config.sizes, settings: config.settings, generalPassages: config.generalPassages, learner: config.learner };
+  const differences = identityDifferences(
+    { ...stored.identity, model: '', settings: Object.fromEntries(Object.keys(asked).map((k) => [k, stored.identity.settings[k]])) },
+    { ...stored.identity, suite: config.name, model: '', settings: asked },
+  );
+  if (differences.length > 0) throw new RangeError(`${path} holds cells of a different config: ${differences.join('; ')}. Name the suite and flags the run was made with`);
+  const wanted = new Set(config.seeds.flatMap((seed) => buildScenarios(seed, config.sizes, config.scenarios).flatMap((scenario) => config.methods.map((m) => `${m}/${scenario.name}/${seed}`))));
+  const cells = stored.cells.filter((c) => wanted.has(`${c.method}/${c.scenario}/${c.seed}`));
+  const progress = { cells: cells.length, of: wanted.size };
+  const { summary, report } = writeSummaryAndReport(outDir, config, cells, progress);
+  return { ...progress, summary, files: { summary: resolve(join(outDir, 'summary.json')), ...report } };
 }

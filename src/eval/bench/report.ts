@@ -24,6 +24,15 @@ export interface BenchReportInput {
   suite: string;
   config: BenchSuiteConfig;
   summary: MethodScenarioSummary[];
+  /** While a run is under way: cells finished so far of those the run will make. */
+  progress?: { cells: number; of: number };
+}
+
+/** The line a partial report opens with, or null when every cell is in. */
+function partialLine(input: BenchReportInput): string | null {
+  const p = input.progress;
+  if (p === undefined || p.cells >= p.of) return null;
+  return `Partial: ${p.cells} of ${p.of} cells finished so far. Intervals and ranks cover the seeds finished per cell; rerun the same command to go on.`;
 }
 
 const DASH = '–';
@@ -299,6 +308,8 @@ function markdownTable(table: Table): string[] {
 
 export function benchMarkdown(input: BenchReportInput): string {
   const lines = [`# Continual-learning benchmark: ${markdownText(input.suite)}`, '', markdownText(setupLine(input)), '', ...HOW_TO_READ.map(markdownText).map((l) => `- ${l}`), ''];
+  const partial = partialLine(input);
+  if (partial !== null) lines.splice(2, 0, `**${markdownText(partial)}**`, '');
   const glance = glanceTable(input.summary);
   if (glance !== null) lines.push('## At a glance', '', ...markdownTable(glance), '');
   for (const scenario of scenariosInOrder(input.summary)) {
@@ -448,6 +459,7 @@ export function benchHtml(input: BenchReportInput): string {
     `<title>benchmark ${e(input.suite)}</title>`, `<style>${STYLE}</style>`, '</head>', '<body>',
     `<h1>Continual-learning benchmark: ${e(input.suite)}</h1>`,
     `<p class="meta">${e(setupLine(input))}</p>`,
+    ...(partialLine(input) === null ? [] : [`<p class="partial"><strong>${e(partialLine(input)!)}</strong></p>`]),
     `<ul class="read">${HOW_TO_READ.map((l) => `<li>${e(l)}</li>`).join('')}</ul>`,
   ];
   const glance = glanceTable(summary);
