@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type BenchSuiteConfig, runBenchSuite } from '../src/eval/bench/benchSuite.js';
 import { runCellsInProcesses } from '../src/eval/bench/cellPool.js';
+import { parseMethodName } from '../src/eval/bench/methods/registry.js';
+import { TUNED_RATES } from '../src/eval/bench/methods/tunedRates.js';
+import { chooseRates, tuneMethodNames } from '../src/eval/bench/tuning.js';
 import type { CellResult } from '../src/eval/bench/runCell.js';
 import { makeTinyModelDir } from './support/tinyModelDir.js';
 
@@ -100,4 +103,46 @@ test('a worker killed mid-cell leaves that cell failed with the reason, and a ne
   assert.equal(results.get(0)?.status, 'failed');
   assert.match(results.get(0)!.reason!, /worker process exited \(signal SIGKILL\) while running this cell/);
   assert.deepEqual([results.get(1)?.status, results.get(2)?.status], ['ok', 'ok']);
+});
+
+test('a cell made at another learning rate than its method has now is redone on resume, not reused', async () => {
+  const bundles = { home: join(modelDir, 'bundles', 'assistant-style.bundle.json'), coding: join(modelDir, 'bundles', 'coding-roles.bundle.json') };
+  const outDir = join(scratch, 'rates');
+  const small = { ...config, seeds: [1], scenarios: ['home'] as BenchSuiteConfig['scenarios'], methods: ['none', 'lora-r1', 'titans@0.001'] };
+  const first = await runBenchSuite({ config: small, modelDir, bundles, outDir, jobs: 1 });
+  assert.deepEqual(first.cells.map((c) => [c.method, c.learningRate]), [['none', undefined], ['lora-r1', TUNED_RATES['lora-r1']], ['titans@0.001', 0.001]]);
+  const path = join(outDir, 'cells.jsonl');
+  const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  writeFileSync(path, `${lines.map((l) => JSON.stringify(l.method === 'lora-r1' ? { ...l, learningRate: 0.5 } : l)).join('\n')}\n`);
+  const logs: string[] = [];
+  const again = await runBenchSuite({ config: small, modelDir, bundles, outDir, jobs: 1, log: (l) => logs.push(l) });
+  assert.equal(again.ran, 1);
+  assert.ok(logs.some((l) => /1 cell in .* ran at another learning rate than its method has now \(lora-r1\); redoing it/.test(l)), logs.join('\n'));
+  assert.equal(again.cells.find((c) => c.method === 'lora-r1')?.learningRate, TUNED_RATES['lora-r1']);
+});
+
+test('method names: NAME@RATE for learning methods only, and the tuning rule picks the least forgetting among tied scores', () => {
+  assert.deepEqual(parseMethodName('lora-r8'), { base: 'lora-r8', rate: null });
+  assert.deepEqual(parseMethodName('fc-write+res@3e-3'), { base: 'fc-write+res', rate: 0.003 });
+  assert.match(parseMethodName('magic@1e-3') as string, /unknown method "magic"; the methods are none, memory/);
+  assert.match(parseMethodName('memory@1e-3') as string, /method "memory" learns nothing, so it takes no @rate/);
+  assert.match(parseMethodName('lora-r8@-1') as string, /the rate in "lora-r8@-1" must be a number > 0, like lora-r8@3e-3/);
+  assert.match(parseMethodName('lora-r8@') as string, /must be a number > 0/);
+  assert.ok(tuneMethodNames().every((n) => typeof parseMethodName(n) !== 'string'));
+  assert.ok(tuneMethodNames().includes('full-ft@0.0001') && !tuneMethodNames().some((n) => n.startsWith('none@')));
+
+  const row = (method: string, scenario: string, score: number | null, loss: number, status: 'ok' | 'unavailable' = 'ok') => ({
+    method, scenario, status, seeds: 1, failedSeeds: 0, scoreBefore: null, scoreAfterWithMemory: null, interactionsTo90: null, curve: [], factQaShift: null, backwardTransfer: null, cost: null,
+    scoreAfter: score === null ? null : { mean: score, ci95: Number.NaN, n: 1 }, generalLossShift: { mean: loss, ci95: Number.NaN, n: 1 },
+  });
+  const choices = chooseRates([
+    // a: 0.9 and 0.89 are within 0.02: the one that forgets less wins.
+    row('a@0.01', 'home', 0.9, 0.08), row('a@0.003', 'home', 0.89, 0.004),
+    // b: a clear best score wins whatever it forgets; coding counts only where every rate ran.
+    row('b@0.01', 'home', 0.9, 0.08), row('b@0.003', 'home', 0.85, 0.004), row('b@0.01', 'coding', 0.1, 0.5), row('b@0.003', 'coding', 0, 0, 'unavailable'),
+    row('c', 'home', 0.5, 0),
+  ]);
+  assert.deepEqual(choices.map((c) => [c.method, c.chosen]), [['a', 0.003], ['b', 0.01]]);
+  assert.match(choices[0].reason, /least forgetting among the 2 rates within 0.02/);
+  assert.deepEqual(choices[1].candidates, [{ rate: 0.003, score: 0.85, lossShift: 0.004 }, { rate: 0.01, score: 0.9, lossShift: 0.08 }]);
 });

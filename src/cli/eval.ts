@@ -13,6 +13,7 @@ interface Suite {
 const suites: Record<string, Suite> = {
   quick: { summary: 'the continual-learning benchmark, small: every method on every scenario, one seed (under 10 minutes)', run: runEvalBench },
   full: { summary: 'the continual-learning benchmark, full size: 3 seeds, 8 users, 50 interactions (hours; resumable per cell)', run: runEvalBench },
+  tune: { summary: 'how the benchmark\'s learning rates were chosen: every learning method at each candidate rate on seed 0 (about half an hour)', run: runEvalBench },
   base: { summary: 'the base probes of a model (style following, QA, general-text loss)', run: runEvalBase },
   'learn-proof': { summary: 'the learner\'s proof: FC-LoRA against plain LoRA learning a simulated user\'s preference, with forgetting, plots and resume', run: runEvalLearnProof },
 };

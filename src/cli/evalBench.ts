@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type BenchSuiteConfig, reportFromCells, runBenchSuite } from '../eval/bench/benchSuite.js';
-import { METHOD_NAMES } from '../eval/bench/methods/registry.js';
+import { METHOD_NAMES, parseMethodName } from '../eval/bench/methods/registry.js';
 import { benchMarkdown } from '../eval/bench/report.js';
 import { SCENARIO_NAMES, type ScenarioFamily } from '../eval/bench/scenarios.js';
 import { BENCH_SUITES } from '../eval/bench/suites.js';
@@ -10,14 +10,14 @@ import { DEFAULT_BUNDLE, resolveBundlePath } from './learnSetup.js';
 import { asNumber, parseListFlag } from './listFlags.js';
 import { loadModelArgument } from './modelArgument.js';
 
-// `imprint eval --suite quick|full`: the continual-learning benchmark
+// `imprint eval --suite quick|full|tune`: the continual-learning benchmark
 // (src/eval/bench). Every method on every scenario, resumable per cell.
 
 const CODING_BUNDLE = 'coding-roles';
 // A worker holds its own model and method states; past 8 the memory grows faster than the suite shrinks on most machines.
 const MAX_DEFAULT_JOBS = 8;
 
-const help = `usage: imprint eval --suite quick|full [--model DIR] [--out DIR] [--seeds LIST]
+const help = `usage: imprint eval --suite quick|full|tune [--model DIR] [--out DIR] [--seeds LIST]
        [--methods LIST] [--scenarios LIST] [--jobs N] [--report-only] [--json]
 
 The continual-learning benchmark: each method adapts to simulated users and
@@ -33,7 +33,9 @@ comparison (hours; every finished cell is saved, rerun the same command to go on
   --out DIR          where cells.jsonl, summary.json, report.md and report.html go
                      (default runs/bench-SUITE)
   --seeds LIST       override the suite's seeds
-  --methods LIST     a subset of: ${METHOD_NAMES.join(', ')}
+  --methods LIST     a subset of: ${METHOD_NAMES.join(', ')};
+                     a learning method at another rate than its tuned one (see
+                     src/eval/bench/methods/tunedRates.ts) is NAME@RATE, e.g. lora-r8@3e-3
   --scenarios LIST   a subset of: ${SCENARIO_NAMES.join(', ')}
   --jobs N           cells run side by side in N worker processes (default: the number
                      of cores, at most ${MAX_DEFAULT_JOBS}); each cell's numbers are the same
@@ -71,7 +73,7 @@ export async function runEvalBench(args: string[]): Promise<number> {
   const base = BENCH_SUITES[suiteName];
   if (base === undefined) throw new RangeError(`--suite must be ${Object.keys(BENCH_SUITES).join(' or ')} for the benchmark, got '${suiteName}'`);
   const seeds = parseListFlag('seeds', values.seeds, asNumber((n) => Number.isSafeInteger(n) && n >= 0), 'a comma-separated list of integers >= 0');
-  const methods = parseListFlag('methods', values.methods, (s) => (METHOD_NAMES.includes(s) ? s : undefined), `a comma-separated list of methods (${METHOD_NAMES.join(', ')})`);
+  const methods = parseListFlag('methods', values.methods, (s) => (typeof parseMethodName(s) === 'string' ? undefined : s), `a comma-separated list of methods (${METHOD_NAMES.join(', ')}; a learning method may take @RATE, e.g. lora-r8@3e-3)`);
   const scenarios = parseListFlag('scenarios', values.scenarios, (s) => ((SCENARIO_NAMES as readonly string[]).includes(s) ? s as ScenarioFamily : undefined), `a comma-separated list of scenarios (${SCENARIO_NAMES.join(', ')})`);
   const jobs = values.jobs === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_JOBS) : Number(values.jobs);
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`--jobs must be a whole number >= 1, got '${values.jobs}'`);

@@ -24,7 +24,7 @@ import { type MethodScenarioSummary, summarise } from './summary.js';
  * methods, metrics): cells made by another version are then refused instead of being
  * mixed into a summary, even though the suite's sizes and settings are the same.
  */
-export const BENCH_HARNESS_VERSION = 3;
+export const BENCH_HARNESS_VERSION = 4;
 
 export interface BenchSuiteConfig {
   name: string;
@@ -83,6 +83,15 @@ export async function runBenchSuite(options: BenchSuiteOptions): Promise<BenchSu
     writeCellsFile(files.cells, identity, done);
   }
 
+  // A cell made at another learning rate than the method's now (tunedRates.ts changed, say) is stale: redone, not reused.
+  const stale = done.filter((c) => {
+    const method = methods.find((m) => m.name === c.method);
+    return method !== undefined && method.learningRate !== c.learningRate;
+  });
+  if (stale.length > 0) {
+    log(`${stale.length} cell${stale.length === 1 ? '' : 's'} in ${files!.cells} ran at another learning rate than ${stale.length === 1 ? 'its method has' : 'their methods have'} now (${[...new Set(stale.map((c) => c.method))].join(', ')}); redoing ${stale.length === 1 ? 'it' : 'them'}`);
+    done = done.filter((c) => !stale.includes(c));
+  }
   const scenariosBySeed = new Map<number, Scenario[]>(config.seeds.map((seed) => [seed, buildScenarios(seed, config.sizes, config.scenarios)]));
   const todo: (CellTask & { interactions: number })[] = [];
   for (const seed of config.seeds) {

@@ -53,7 +53,7 @@ export function makeCellRunner(resources: BenchResources, quality: { home: Quali
       ...(onProgress === undefined ? {} : { onProgress }),
     }).catch((error: unknown): CellResult => ({
       // A method that breaks (its model's logits overflow, say) is a result about that method, not the end of the run.
-      method: task.method, scenario: task.scenario, seed: task.seed, status: 'failed', reason: `failed: ${(error as Error).message ?? String(error)}`,
+      method: task.method, scenario: task.scenario, seed: task.seed, ...(method.learningRate === undefined ? {} : { learningRate: method.learningRate }), status: 'failed', reason: `failed: ${(error as Error).message ?? String(error)}`,
       agents: [], generalLoss: null, factQa: null, cost: null, wallMs: performance.now() - started,
     }));
   };

@@ -8,6 +8,7 @@ import { type Series, lineChartSvg } from '../../plot/lineChart.js';
 import { type ScatterPoint, scatterChartSvg } from '../../plot/scatterChart.js';
 import type { BenchSuiteConfig } from './benchSuite.js';
 import { type Estimate, type MethodScenarioSummary, garbageDrift, isTie } from './summary.js';
+import { TIE_MARGIN, chooseRates } from './tuning.js';
 
 // The benchmark's report, from its summary (summary.json's content): report.md
 // with one table per scenario and the garbage-drift table, and report.html with
@@ -230,6 +231,27 @@ function glanceTable(summary: readonly MethodScenarioSummary[]): Table | null {
   return { columns: columns.map((c) => c.header), rows: methods.map((m) => columns.map((c) => c.cell(m))) };
 }
 
+/** The tuning suite's choice of learning rate per method (tuning.ts), or null when no method ran at two rates. */
+function ratesTable(summary: readonly MethodScenarioSummary[]): Table | null {
+  const choices = chooseRates(summary);
+  if (choices.length === 0) return null;
+  const rates = [...new Set(choices.flatMap((c) => c.candidates.map((x) => x.rate)))].sort((a, b) => a - b);
+  return {
+    columns: ['method', 'chosen rate', 'why', ...rates.map((r) => `at ${compact(r)}: score / loss shift`)],
+    rows: choices.map((choice) => [
+      { text: choice.method },
+      { text: choice.chosen === null ? DASH : compact(choice.chosen), mark: 'best' as const },
+      { text: choice.reason },
+      ...rates.map((rate) => {
+        const c = choice.candidates.find((x) => x.rate === rate);
+        return { text: c === undefined ? DASH : `${c.score === null ? DASH : compact(c.score)} / ${c.lossShift === null ? DASH : signed(c.lossShift)}` };
+      }),
+    ]),
+  };
+}
+
+const RATES_NOTE = `Each learning method's rate: the highest final score averaged over the scenarios every rate of it ran; rates within ${TIE_MARGIN} of it are tied, and the tie goes to the least general-text loss shift. These are the rates of methods/tunedRates.ts.`;
+
 // ---------------------------------------------------------------- what the report says around the tables
 
 function scenariosInOrder(summary: readonly MethodScenarioSummary[]): string[] {
@@ -312,6 +334,8 @@ export function benchMarkdown(input: BenchReportInput): string {
   if (partial !== null) lines.splice(2, 0, `**${markdownText(partial)}**`, '');
   const glance = glanceTable(input.summary);
   if (glance !== null) lines.push('## At a glance', '', ...markdownTable(glance), '');
+  const rates = ratesTable(input.summary);
+  if (rates !== null) lines.push('## Learning rates', '', markdownText(RATES_NOTE), '', ...markdownTable(rates), '');
   for (const scenario of scenariosInOrder(input.summary)) {
     lines.push(`## ${markdownText(scenario)}`, '');
     const description = describeScenario(scenario);
@@ -464,6 +488,8 @@ export function benchHtml(input: BenchReportInput): string {
   ];
   const glance = glanceTable(summary);
   if (glance !== null) parts.push('<h2>At a glance</h2>', htmlTable(glance));
+  const rates = ratesTable(summary);
+  if (rates !== null) parts.push('<h2>Learning rates</h2>', `<p class="meta">${e(RATES_NOTE)}</p>`, htmlTable(rates));
   parts.push('<h2>Learning versus forgetting</h2>', paretoFigure(summary, reference));
   for (const scenario of scenariosInOrder(summary)) {
     parts.push(`<section class="scenario" data-scenario="${e(scenario)}">`, `<h2>${e(scenario)}</h2>`);

@@ -75,6 +75,8 @@ export interface CellResult {
     slowdown: number | null;
   } | null;
   wallMs: number;
+  /** The learning rate the method ran at (absent for methods that learn nothing); a resumed run redoes a cell whose rate has since changed. */
+  learningRate?: number;
 }
 
 /** What every cell of a run shares: the base model's figures (measured once) and the probes. */
@@ -145,7 +147,7 @@ export async function runCell(inputs: CellInputs): Promise<CellResult> {
   const space = inputs.context.spaceFor(scenario.domain);
   const ctx: MethodContext = { ...inputs.context, space, seed };
   const { encoding } = ctx;
-  const empty = { method: method.name, scenario: scenario.name, seed, agents: [], generalLoss: null, factQa: null, cost: null };
+  const empty = { method: method.name, scenario: scenario.name, seed, ...(method.learningRate === undefined ? {} : { learningRate: method.learningRate }), agents: [], generalLoss: null, factQa: null, cost: null };
   const unavailable = method.unavailable(ctx);
   if (unavailable !== null) return { ...empty, status: 'unavailable', reason: unavailable, wallMs: 0 };
 

@@ -1,6 +1,7 @@
 import { METHOD_NAMES } from './methods/registry.js';
 import { SCENARIO_NAMES } from './scenarios.js';
 import type { BenchSuiteConfig } from './benchSuite.js';
+import { TUNE_SUITE } from './tuning.js';
 
 // The two benchmark suites, on every scenario.
 //   quick  one seed, 2 users or environments per scenario, 4 interactions,
@@ -11,6 +12,8 @@ import type { BenchSuiteConfig } from './benchSuite.js';
 //          each, 4 coding environments, garbage at 10/30/50%, 4 environments in
 //          sequence. Hours per seed on this machine; every cell is saved as it
 //          finishes, so it runs across several sittings.
+//   tune   every learning method at each candidate rate on seed 0 (tuning.ts):
+//          how the rates in methods/tunedRates.ts were chosen.
 
 export const QUICK_SUITE: BenchSuiteConfig = {
   name: 'quick',
@@ -35,4 +38,4 @@ export const FULL_SUITE: BenchSuiteConfig = {
   learner: {},
 };
 
-export const BENCH_SUITES: Record<string, BenchSuiteConfig> = { quick: QUICK_SUITE, full: FULL_SUITE };
+export const BENCH_SUITES: Record<string, BenchSuiteConfig> = { quick: QUICK_SUITE, full: FULL_SUITE, tune: TUNE_SUITE };

@@ -68,22 +68,25 @@ export const structuredMemoryMethod: BenchMethod = {
   },
 };
 
-export const titansMethod: BenchMethod = {
-  name: 'titans',
-  description: 'Titans-style neural memory: an MLP read into the residual stream at the bundle\'s hook point, written at test time by surprise-gated momentum steps with a forgetting gate',
-  memoryInPrompt: false,
-  unavailable: () => null,
-  create: (ctx) => {
-    const memory = new NeuralMemory(ctx.model, { point: ctx.space.hookPoint, seed: ctx.seed });
-    return {
-      model: ctx.model,
-      forward: () => memory.forwardOptions(),
-      prompt: (turns) => turns,
-      learn: (experience) => {
-        const log = memory.writeExperience(ctx.encoding, experience);
-        return { ms: log.wallMs, updated: !log.skipped };
-      },
-      bytes: () => memory.bytes(),
-    };
-  },
-};
+/** `lr`: θ, the memory's largest step on the surprise (tunedRates.ts). */
+export function titansMethod(lr: number): BenchMethod {
+  return {
+    name: 'titans',
+    description: `Titans-style neural memory: an MLP read into the residual stream at the bundle's hook point, written at test time by surprise-gated momentum steps (θ ${lr}) with a forgetting gate`,
+    memoryInPrompt: false,
+    unavailable: () => null,
+    create: (ctx) => {
+      const memory = new NeuralMemory(ctx.model, { point: ctx.space.hookPoint, seed: ctx.seed, lr });
+      return {
+        model: ctx.model,
+        forward: () => memory.forwardOptions(),
+        prompt: (turns) => turns,
+        learn: (experience) => {
+          const log = memory.writeExperience(ctx.encoding, experience);
+          return { ms: log.wallMs, updated: !log.skipped };
+        },
+        bytes: () => memory.bytes(),
+      };
+    },
+  };
+}

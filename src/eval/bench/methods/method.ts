@@ -48,6 +48,8 @@ export interface BenchMethod {
   /** Short name used in tables and the results file, e.g. "fc-write", "lora-r8". */
   name: string;
   description: string;
+  /** The learning rate it runs at (tunedRates.ts, or the @rate of its name); absent for methods that learn nothing. */
+  learningRate?: number;
   /** True for methods whose knowledge lives in the prompt (measured with and without it). */
   memoryInPrompt: boolean;
   /** Why the method cannot run with this bundle (e.g. no layer reads after the hook point), or null. */

@@ -2,6 +2,7 @@ import type { CausalLm } from '../../../model/causalLm.js';
 import { type AdapterMethodSpec, adapterMethod } from './adapterMethods.js';
 import type { BenchMethod } from './method.js';
 import { noneMethod, structuredMemoryMethod, titansMethod } from './memoryMethods.js';
+import { TUNED_RATES } from './tunedRates.js';
 import { fullFineTuneMethod, steeringMethod } from './weightMethods.js';
 
 // Every method of the benchmark, by name. The FC kinds come three ways each:
@@ -31,19 +32,45 @@ export interface MethodResources {
   steeringScales: ReadonlyMap<string, number>;
 }
 
-export function allMethods(resources: MethodResources): BenchMethod[] {
-  return [
-    noneMethod, structuredMemoryMethod, fullFineTuneMethod(resources.loadModelCopy), titansMethod, steeringMethod(resources.steeringScales),
-    ...adapterSpecs.map(adapterMethod),
-  ];
-}
+/** Methods that learn nothing take no rate. */
+const RATELESS = ['none', 'memory', 'steering'];
 
 export const METHOD_NAMES: readonly string[] = ['none', 'memory', 'full-ft', 'titans', 'steering', ...adapterSpecs.map((s) => s.name)];
 
-/** The methods named, in the registry's order; an unknown name is refused with the list. */
+/**
+ * A method name as --methods takes it: a registered name, or a learning method's
+ * name with "@RATE" to run it at another learning rate than its tuned one
+ * (tunedRates.ts), e.g. "lora-r8@3e-3". Returns the base name and rate, or a
+ * RangeError's message naming what is wrong.
+ */
+export function parseMethodName(name: string): { base: string; rate: number | null } | string {
+  const at = name.indexOf('@');
+  const base = at < 0 ? name : name.slice(0, at);
+  if (!METHOD_NAMES.includes(base)) return `unknown method "${base}"; the methods are ${METHOD_NAMES.join(', ')}`;
+  if (at < 0) return { base, rate: null };
+  if (RATELESS.includes(base)) return `method "${base}" learns nothing, so it takes no @rate (got "${name}")`;
+  const text = name.slice(at + 1);
+  const rate = Number(text);
+  if (text.trim() === '' || !Number.isFinite(rate) || rate <= 0) return `the rate in "${name}" must be a number > 0, like ${base}@3e-3`;
+  return { base, rate };
+}
+
+function methodAt(resources: MethodResources, base: string, rate: number): BenchMethod {
+  if (base === 'full-ft') return fullFineTuneMethod(resources.loadModelCopy, rate);
+  if (base === 'titans') return titansMethod(rate);
+  const spec = adapterSpecs.find((s) => s.name === base)!;
+  return adapterMethod({ ...spec, learner: { ...spec.learner, lr: rate } });
+}
+
+/** The methods named (see parseMethodName), in the order given; an unknown name is refused with the list. */
 export function methodsNamed(resources: MethodResources, names: readonly string[]): BenchMethod[] {
-  for (const name of names) {
-    if (!METHOD_NAMES.includes(name)) throw new RangeError(`unknown method "${name}"; the methods are ${METHOD_NAMES.join(', ')}`);
-  }
-  return allMethods(resources).filter((m) => names.includes(m.name));
+  return names.map((name) => {
+    const parsed = parseMethodName(name);
+    if (typeof parsed === 'string') throw new RangeError(parsed);
+    if (parsed.base === 'none') return noneMethod;
+    if (parsed.base === 'memory') return structuredMemoryMethod;
+    if (parsed.base === 'steering') return steeringMethod(resources.steeringScales);
+    const rate = parsed.rate ?? TUNED_RATES[parsed.base];
+    return { ...methodAt(resources, parsed.base, rate), name, learningRate: rate };
+  });
 }

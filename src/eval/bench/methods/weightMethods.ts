@@ -9,25 +9,24 @@ import { type BenchMethod, type MethodContext, float32Bytes } from './method.js'
 //   - naive full fine-tuning: the user's own copy of every base weight, one
 //     AdamW step of SFT per interaction on the reply the user accepted (a thumbs
 //     up, or a correction's wanted reply), nothing else: no teacher, no gate, no
-//     forgetting control. Its learning rate is the learner's / 10, the ratio the
-//     LoRA literature finds between LoRA's and full fine-tuning's best rates;
+//     forgetting control. Its learning rate is the one tuned for it
+//     (tunedRates.ts): at 1e-3 it forgot every fact while learning less;
 //   - steering only: the one bundle feature the user's first interaction with
 //     context moves most (featureSelection.ts), added at its validated steering
 //     scale, in the direction the context moved it. Nothing is learned after that.
 
 export const noLearning = { ms: 0, updated: false } as const;
 
-export function fullFineTuneMethod(loadCopy: () => CausalLm): BenchMethod {
+export function fullFineTuneMethod(loadCopy: () => CausalLm, lr: number): BenchMethod {
   return {
     name: 'full-ft',
-    description: 'naive full fine-tuning: SFT on accepted replies, every weight of a per-user copy, lr = learner lr / 10',
+    description: `naive full fine-tuning: SFT on accepted replies, every weight of a per-user copy, AdamW at ${lr}`,
     memoryInPrompt: false,
     unavailable: () => null,
     create: (ctx: MethodContext) => {
       const model = loadCopy();
       const params = model.parameters();
       for (const p of params) p.requiresGrad = true;
-      const lr = (ctx.learner.lr ?? 1e-2) / 10;
       const optimiser = new AdamW(params, { lr, weightDecay: 0 });
       return {
         model,
