@@ -157,6 +157,10 @@ test('at a glance: a row per method across the scenarios, memory with its notes 
     '| fc-write | **0.72 ± 0.0497** | +0.02 ± 0.0248 (tie) | 0 ± 0 (tie) | -0.05 | n/a | 45.6 |',
   ]);
   assert.match(benchHtml(input), /<h2>At a glance<\/h2>\s*<table>/);
+  // With the rates the cells record, a column says each learning method's rate.
+  const withRates = { ...input, summary: summarise(seeds.flatMap(cellsFor).map((c) => (c.method === 'memory' ? c : { ...c, learningRate: c.method === 'lora-r8' ? 3e-3 : 1e-2 }))) };
+  const rateRows = tableRows(section(benchMarkdown(withRates), 'At a glance'));
+  assert.deepEqual(rateRows.map((r) => r.split(' | ').slice(0, 2).join(' | ')), ['| memory | –', '| lora-r8 | 0.003', '| fc-write | 0.01']);
 });
 
 test('an unavailable method says n/a with its reason; sequential shows backward transfer', () => {

@@ -184,6 +184,9 @@ function glanceTable(summary: readonly MethodScenarioSummary[]): Table | null {
   const drift = garbageDrift(summary);
   const worstRate = drift.length === 0 ? null : Math.max(...drift.map((d) => d.rate));
   const columns: { header: string; cell: (method: string) => Cell }[] = [{ header: 'method', cell: (method) => ({ text: method }) }];
+  if (summary.some((s) => s.learningRate !== undefined)) {
+    columns.push({ header: 'learning rate', cell: (method) => { const rate = summary.find((s) => s.method === method && s.learningRate !== undefined)?.learningRate; return { text: rate === undefined ? DASH : compact(rate) }; } });
+  }
   const estimateColumn = (header: string, scenario: string, pick: (r: MethodScenarioSummary) => Estimate | null, better: 'higher' | 'lower', format?: (x: number) => string) => {
     const rows = rowsOf(scenario);
     if (!rows.some((r) => r.status === 'ok' && pick(r) !== null)) return;

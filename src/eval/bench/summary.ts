@@ -18,6 +18,8 @@ export interface MethodScenarioSummary {
   status: 'ok' | 'unavailable' | 'failed';
   reason?: string;
   seeds: number;
+  /** The learning rate the method ran at (absent for methods that learn nothing). */
+  learningRate?: number;
   /** Seeds whose cell failed (an error while running); the figures are over the others. */
   failedSeeds: number;
   /** Mean over agents of the judges' score before any interaction, and after the last. */
@@ -95,10 +97,12 @@ export function summarise(cells: readonly CellResult[]): MethodScenarioSummary[]
     for (const method of methods) {
       const mine = cells.filter((c) => c.scenario === scenario && c.method === method);
       if (mine.length === 0) continue;
+      const rate = mine.find((c) => c.learningRate !== undefined)?.learningRate;
+      const learningRate = rate === undefined ? {} : { learningRate: rate };
       const ok = mine.filter((c) => c.status === 'ok');
       if (ok.length === 0) {
         out.push({
-          method, scenario, status: mine.some((c) => c.status === 'failed') ? 'failed' : 'unavailable', reason: mine[0].reason, seeds: 0, failedSeeds: mine.filter((c) => c.status === 'failed').length, scoreBefore: null, scoreAfter: null, scoreAfterWithMemory: null,
+          method, scenario, ...learningRate, status: mine.some((c) => c.status === 'failed') ? 'failed' : 'unavailable', reason: mine[0].reason, seeds: 0, failedSeeds: mine.filter((c) => c.status === 'failed').length, scoreBefore: null, scoreAfter: null, scoreAfterWithMemory: null,
           interactionsTo90: null, curve: [], generalLossShift: null, factQaShift: null, backwardTransfer: null, cost: null,
         });
         continue;
@@ -116,7 +120,7 @@ export function summarise(cells: readonly CellResult[]): MethodScenarioSummary[]
       });
       const costs = ok.map((c) => c.cost!);
       out.push({
-        method, scenario, status: 'ok', seeds: ok.length, failedSeeds: mine.filter((c) => c.status === 'failed').length,
+        method, scenario, ...learningRate, status: 'ok', seeds: ok.length, failedSeeds: mine.filter((c) => c.status === 'failed').length,
         scoreBefore: estimate(curves.map((c) => c[0]?.score ?? Number.NaN)),
         scoreAfter: estimate(curves.map((c) => c[c.length - 1]?.score ?? Number.NaN)),
         scoreAfterWithMemory: ok[0].agents[0]?.curve[0]?.scoreWithMemory === undefined ? null : estimate(curves.map((c) => c[c.length - 1]?.scoreWithMemory ?? Number.NaN)),
