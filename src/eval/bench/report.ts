@@ -43,7 +43,11 @@ const DASH = '–';
 /** Three significant figures, e-notation when large or tiny. */
 const compact = (x: number): string => shortNumber(x);
 /** Shifts and drifts carry their sign, so "+0.02" cannot be misread as a level. */
-const signed = (x: number): string => (x > 0 ? `+${compact(x)}` : compact(x));
+const signed = (x: number): string => {
+  // The base model measured twice sums in another order: a shift of 1e-16 is rounding, not a change.
+  if (Math.abs(x) < 1e-12) return '0';
+  return x > 0 ? `+${compact(x)}` : compact(x);
+};
 
 function scientific(x: number): string {
   const [mantissa, exponent] = x.toExponential(2).split('e');
