@@ -5,9 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { Worker, threadId } from 'node:worker_threads';
 import {
   AdapterSet, type AdapterSetState, AdapterStore, AdapterStoreError, AdapterStoreLockError, type CommitStep, type FeatureSpace,
-  LOCK_FILE, type StoredLearnerState, featureSpaceFromDirections,
+  LOCK_FILE, type StoredLearnerState, featureSpaceFromDirections, removeLockOfEndedThread,
 } from '../src/adapt/index.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import type { CausalLm } from '../src/model/causalLm.js';
@@ -402,6 +403,32 @@ describe('concurrency', () => {
     assert.ok(Date.now() - started >= 150);
     rmSync(join(dir, LOCK_FILE));
     assert.equal(store.commit(set).version, 1);
+  });
+
+  test('a worker thread ended while it held the lock: its pid still runs, so only removeLockOfEndedThread frees the store', async () => {
+    const { set } = fixture();
+    const dir = freshDir();
+    const store = AdapterStore.open(dir, { timeoutMs: 100 });
+    const lockPath = join(dir, LOCK_FILE);
+    // The thread takes the lock (as the serve learner does mid-commit) and is then terminated.
+    const worker = new Worker(`import(${JSON.stringify(storeModule)}).then((m) => { m.StoreLock.acquire(${JSON.stringify(lockPath)}); require('node:worker_threads').parentPort.postMessage('locked'); setInterval(() => {}, 1000); });`, { eval: true });
+    const thread = worker.threadId;
+    await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    await worker.terminate();
+    const owner = JSON.parse(readFileSync(lockPath, 'utf8'));
+    assert.equal(owner.pid, process.pid);
+    assert.equal(owner.thread, thread);
+    assert.throws(() => store.commit(set), (error: Error) => error instanceof AdapterStoreLockError && error.message.includes(`pid ${process.pid} (worker thread ${thread})`));
+    assert.equal(removeLockOfEndedThread(lockPath, thread + 1), false, 'another thread\'s id leaves it');
+    assert.throws(() => removeLockOfEndedThread(lockPath, threadId), /thread \d+ is the calling thread/);
+    assert.equal(existsSync(lockPath), true);
+    assert.equal(removeLockOfEndedThread(lockPath, thread), true);
+    assert.equal(existsSync(lockPath), false);
+    assert.equal(store.commit(set).version, 1);
+    // Another process's lock is never this process's thread's, whatever its thread field says.
+    writeFileSync(lockPath, JSON.stringify({ pid: process.ppid, thread, host: hostname(), since: '2024-01-01T00:00:00.000Z', token: 'other' }));
+    assert.equal(removeLockOfEndedThread(lockPath, thread), false);
+    rmSync(lockPath);
   });
 
   test('two writer processes committing at once never take the same version number', { timeout: 120_000 }, async (t) => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AdapterStore } from '../src/adapt/index.js';
+import { AdapterStore, LOCK_FILE } from '../src/adapt/index.js';
 import { DEFAULT_LIMITS, type RunningServer, type ServeOptions, startServer } from '../src/serve/server.js';
 import { addUser, revokeUser } from '../src/serve/users.js';
 import { snapshot } from './support/fileSnapshot.js';
@@ -21,6 +21,7 @@ let modelDir: string;
 let server: RunningServer;
 let alice: string;
 let bob: string;
+let bobId: number;
 const MODEL = 'model';
 
 function options(dataDir: string, extra: Partial<ServeOptions> = {}): ServeOptions {
@@ -75,7 +76,9 @@ before(async () => {
   modelDir = makeTinyServeModel(scratch);
   server = await startServer(options(join(scratch, 'data')));
   alice = addUser(server.db, 'alice').key;
-  bob = addUser(server.db, 'bob').key;
+  const added = addUser(server.db, 'bob');
+  bob = added.key;
+  bobId = added.user.id;
 });
 after(async () => {
   await server?.close();
@@ -293,6 +296,22 @@ describe('imprint serve: the learner thread', () => {
     const state = await waitForJobs(bob);
     assert.equal(state.jobs.find((j: any) => j.feedback_id === fb.body.id).state, 'done');
     assert.equal(server.learner!.restarts, 1);
+  });
+
+  test('a worker ended while it held a user\'s store lock: the host removes that lock, and the user\'s learning goes on', async () => {
+    await waitForJobs(bob);
+    // A thread shares the process's pid, so no waiter would ever find this lock stale.
+    const lockPath = join(scratch, 'data', 'adapters', String(bobId), LOCK_FILE);
+    writeFileSync(lockPath, JSON.stringify({ pid: process.pid, thread: server.learner!.threadId, host: hostname(), since: new Date().toISOString(), token: 'mid-commit' }));
+    await server.learner!.kill();
+    const c = await chat(bob, 'Dim the lights.');
+    const fb = await api('POST', '/v1/feedback', bob, { completion_id: c.body.id, reaction: 'correction', text: 'Shorter.', corrected_reply: 'Done.' });
+    assert.equal(fb.status, 202);
+    const state = await waitForJobs(bob, 60_000);
+    const job = state.jobs.find((j: any) => j.feedback_id === fb.body.id);
+    assert.equal(job.state, 'done', JSON.stringify(job));
+    assert.equal(existsSync(lockPath), false);
+    assert.equal(server.learner!.restarts, 2);
   });
 });
 

@@ -72,6 +72,22 @@ export function claim(db: Db): LearnJob | null {
   return row === undefined ? null : fromRow(row);
 }
 
+/**
+ * Puts a claimed job back to pending after its commit was refused. A refusal the
+ * job did not cause (a rollback made another version current: `countAttempt`
+ * false) gives the claim back; one that may recur (the store stayed locked past
+ * the wait: `countAttempt` true) keeps it counted, so a store that stays locked
+ * fails the job after MAX_ATTEMPTS tries instead of holding the learner forever.
+ */
+export function requeue(db: Db, job: LearnJob, reason: string, countAttempt: boolean): 'requeued' | 'failed' {
+  if (countAttempt && job.attempts >= MAX_ATTEMPTS) {
+    finish(db, job.id, 'failed', { error: `${reason} (tried ${job.attempts} times; given up)` });
+    return 'failed';
+  }
+  db.prepare(`UPDATE learn_jobs SET state = 'pending', attempts = attempts - ? WHERE id = ?`).run(countAttempt ? 0 : 1, job.id);
+  return 'requeued';
+}
+
 export function finish(db: Db, id: number, state: 'done' | 'failed', result: Record<string, unknown>): void {
   db.prepare('UPDATE learn_jobs SET state = ?, finished_at = ?, result_json = ? WHERE id = ?').run(state, nowIso(), JSON.stringify(result), id);
 }

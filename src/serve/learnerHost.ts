@@ -8,8 +8,10 @@ import type { LearnerWorkerData, WorkerCommand, WorkerEvent } from './learnerWor
 // A worker that dies on its own (an error nobody expected, memory) is started
 // again after a pause that doubles with each death in a row (1 s up to 1 min),
 // so learning does not silently end while the server keeps answering. Before
-// the restart, `beforeRestart` puts the job it was running back in the queue
-// (learnQueue.resume, which also fails a job that keeps killing it).
+// the restart, `beforeRestart` gets the dead thread's id, puts the job it was
+// running back in the queue (learnQueue.resume, which also fails a job that
+// keeps killing it) and removes any adapter-store lock that thread held: a
+// thread shares the process's pid, so its lock would otherwise never go stale.
 
 const FIRST_PAUSE_MS = 1000;
 const LONGEST_PAUSE_MS = 60_000;
@@ -27,7 +29,7 @@ export class LearnerHost {
   /** How many times the worker was started again after dying. */
   restarts = 0;
 
-  constructor(private readonly data: LearnerWorkerData, onEvent: (event: WorkerEvent) => void = () => {}, private readonly beforeRestart: () => void = () => {}) {
+  constructor(private readonly data: LearnerWorkerData, onEvent: (event: WorkerEvent) => void = () => {}, private readonly beforeRestart: (endedThreadId: number) => void = () => {}) {
     this.listeners.add(onEvent);
     this.worker = this.spawn();
     const first = this.worker;
@@ -47,6 +49,8 @@ export class LearnerHost {
 
   private spawn(): Worker {
     const worker = new Worker(new URL('./learnerWorker.js', import.meta.url), { workerData: this.data });
+    // Read now: once the thread has exited, worker.threadId reads -1.
+    const threadId = worker.threadId;
     this.alive = true;
     worker.on('message', (event: WorkerEvent) => {
       if (event.type === 'ready' && this.restarts > 0) this.pauseMs = FIRST_PAUSE_MS;
@@ -63,7 +67,7 @@ export class LearnerHost {
         this.restartTimer = null;
         if (this.stopping) return;
         try {
-          this.beforeRestart();
+          this.beforeRestart(threadId);
         } catch (error) {
           this.emit({ type: 'fatal', message: `before restarting the learner: ${(error as Error).message}` });
         }
@@ -77,6 +81,11 @@ export class LearnerHost {
   on(listener: (event: WorkerEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The current worker's thread id (what its adapter-store locks record). */
+  get threadId(): number {
+    return this.worker.threadId;
   }
 
   wake(): void {

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type AdapterKind, type AdapterSet, type AdapterStore, AdapterStoreError } from '../adapt/index.js';
+import { type AdapterKind, type AdapterSet, type AdapterStore, AdapterStoreError, AdapterStoreLockError } from '../adapt/index.js';
 import {
   type LearnerOptions, OnlineLearner, type QualityDetector, type StepLog, checkExperience, decodeLearnerState, encodeLearnerState, loadOrBuildQualityDetector, worldChatEncoding,
 } from '../learn/index.js';
 import { loadModel } from '../model/load.js';
 import { type Db, openDatabase } from './db.js';
-import { type LearnJob, claim, finish } from './learnQueue.js';
+import { type LearnJob, claim, finish, requeue } from './learnQueue.js';
 import { type AdapterRecipe, adapterRecipe, loadVersion, openUserStore, userStoreDir } from './userAdapter.js';
 
 // The learner, in a worker thread (started by learnerHost.ts) so that a learner
@@ -191,11 +191,12 @@ class LearnerWorker {
       done('done', true, committed.version, { ...summary, version: committed.version });
     } catch (error) {
       if (!(error instanceof AdapterStoreError)) throw error;
-      // A rollback or reset made another version current while this step ran: learn from the
-      // job again, on the version that is current now (acknowledged feedback is never dropped).
+      // A rollback or reset made another version current while this step ran, or another writer
+      // held the store's lock past the wait: learn from the job again, on the version that is
+      // current then (acknowledged feedback is not dropped). Only a lock that stays held ends it.
       this.users.delete(job.userId);
-      this.db.prepare("UPDATE learn_jobs SET state = 'pending', attempts = attempts - 1 WHERE id = ?").run(job.id);
-      this.post({ type: 'job', jobId: job.id, userId: job.userId, state: 'requeued', trained: false, version: null, reason: (error as Error).message });
+      const state = requeue(this.db, job, error.message, error instanceof AdapterStoreLockError);
+      this.post({ type: 'job', jobId: job.id, userId: job.userId, state, trained: false, version: null, reason: error.message });
     }
   }
 }

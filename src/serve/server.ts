@@ -19,7 +19,7 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerAdapterFeatureRoutes } from './routes/adapterFeatures.js';
 import { registerCompletionFeatureRoutes } from './routes/completionFeatures.js';
 import { registerUiRoutes } from './routes/ui.js';
-import { adapterRecipe, resolveBundle } from './userAdapter.js';
+import { adapterRecipe, releaseLocksOfEndedThread, resolveBundle } from './userAdapter.js';
 import { authenticate } from './users.js';
 import { loadBundle } from '../features/bundles/index.js';
 
@@ -84,9 +84,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }, (event: WorkerEvent) => {
       if (event.type === 'job') log(`learn: job ${event.jobId} (user ${event.userId}) ${event.state}${event.trained ? `, trained, version ${event.version}` : ''}${event.reason === undefined ? '' : `: ${event.reason}`}`);
       else if (event.type === 'fatal') log(`learn: ${event.message}`);
-    }, () => {
+    }, (endedThreadId) => {
       const again = resume(db);
-      log(`restarting the learner: ${again.requeued} interrupted job(s) back to pending, ${again.failed} failed after repeated interruptions`);
+      const locks = releaseLocksOfEndedThread(dataDir, endedThreadId);
+      log(`restarting the learner: ${again.requeued} interrupted job(s) back to pending, ${again.failed} failed after repeated interruptions${locks.length > 0 ? `; removed the adapter-store lock(s) it held: ${locks.join(', ')}` : ''}`);
     });
     await learner.ready;
   }

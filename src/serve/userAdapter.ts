@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  type AdapterChoice, AdapterSet, type AdapterSetConfig, AdapterStore, AdapterStoreError, type FeatureSpace, defaultAdapterConfig,
+  type AdapterChoice, AdapterSet, type AdapterSetConfig, AdapterStore, AdapterStoreError, type FeatureSpace, LOCK_FILE, defaultAdapterConfig, removeLockOfEndedThread,
 } from '../adapt/index.js';
 import { loadBundleFeatureSpace } from '../learn/index.js';
 import type { CausalLm } from '../model/causalLm.js';
@@ -22,6 +22,17 @@ export const ADAPTERS_DIR = 'adapters';
 
 export function userStoreDir(dataDir: string, userId: number): string {
   return join(dataDir, ADAPTERS_DIR, String(userId));
+}
+
+/**
+ * Removes every user store's lock that the ended thread `endedThreadId` (of this
+ * process) held, for the learner's host to call before it starts a new worker.
+ * Returns the lock files it removed.
+ */
+export function releaseLocksOfEndedThread(dataDir: string, endedThreadId: number): string[] {
+  const root = join(dataDir, ADAPTERS_DIR);
+  if (!existsSync(root)) return [];
+  return readdirSync(root).map((name) => join(root, name, LOCK_FILE)).filter((lock) => removeLockOfEndedThread(lock, endedThreadId));
 }
 
 /** A bundle name (looked up in MODEL/bundles) or a .bundle.json path, as an absolute path. */

@@ -6,7 +6,7 @@ export {
 } from './adapterStore.js';
 export { LEARNER_FILE, LEARNER_FILE_FORMAT, type StoredLearnerState, type StoredTensor } from './learnerFile.js';
 export { AdapterStoreError, AdapterStoreLockError } from './errors.js';
-export { LOCK_FILE, StoreLock, type LockOptions, type LockOwner } from './lock.js';
+export { LOCK_FILE, StoreLock, type LockOptions, type LockOwner, removeLockOfEndedThread } from './lock.js';
 export {
   TENSOR_FILE, VERSION_RECORD_FILE, VERSION_RECORD_FORMAT, VERSION_RECORD_FORMAT_VERSION,
   parseVersionDirName, versionDirName, type AdapterVersionRecord,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { AdapterStoreLockError } from './errors.js';
 
 // One writer at a time per store directory, across processes: the lock is the
@@ -15,12 +16,20 @@ import { AdapterStoreLockError } from './errors.js';
 // the lock just before removing it and removes it only if the token is unchanged;
 // the window between that read and the unlink is microseconds. Locks of other
 // hosts are never broken: the waiter times out with an error that names the owner.
+//
+// A worker thread shares its process's pid, so a thread ended mid-commit (a
+// Worker.terminate, an uncaught error) leaves a lock whose pid still runs and
+// that no waiter would ever break. The owner therefore records its thread id
+// too, and whoever ended the thread (imprint serve's learner host) removes that
+// thread's locks with removeLockOfEndedThread before anything waits on them.
 
 export const LOCK_FILE = 'LOCK';
 const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
 export interface LockOwner {
   pid: number;
+  /** worker_threads.threadId of the writer (0 for the main thread); absent in locks written before it was recorded. */
+  thread?: number;
   host: string;
   since: string;
   token: string;
@@ -48,7 +57,7 @@ export class StoreLock {
       if (lock !== null) return lock;
       if (Date.now() >= deadline) {
         const owner = readOwner(path);
-        const who = owner === null ? 'another writer' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+        const who = owner === null ? 'another writer' : `pid ${owner.pid}${owner.thread ? ` (worker thread ${owner.thread})` : ''} on ${owner.host} since ${owner.since}`;
         throw new AdapterStoreLockError(path, `the store is locked by ${who}; waited ${timeoutMs} ms. If that process is gone and was on another host, remove ${path}`);
       }
       sleep(pollMs);
@@ -62,7 +71,7 @@ export class StoreLock {
   }
 
   private static tryOnce(path: string): StoreLock | null {
-    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(12).toString('hex') };
+    const owner: LockOwner = { pid: process.pid, thread: threadId, host: hostname(), since: new Date().toISOString(), token: randomBytes(12).toString('hex') };
     const temporary = `${path}.tmp-${process.pid}-${owner.token}`;
     writeFileSync(temporary, `${JSON.stringify(owner)}\n`, { flag: 'wx' });
     try {
@@ -104,6 +113,20 @@ export class StoreLock {
     this.released = true;
     if (readOwner(this.path)?.token === this.owner.token) unlinkQuietly(this.path);
   }
+}
+
+/**
+ * Removes the lock at path if a thread of this process, now ended, holds it:
+ * the caller vouches that thread `endedThread` no longer runs (thread ids are
+ * never reused within a process). Returns whether a lock was removed.
+ */
+export function removeLockOfEndedThread(path: string, endedThread: number): boolean {
+  if (endedThread === threadId) throw new RangeError(`removeLockOfEndedThread: thread ${endedThread} is the calling thread, which is running`);
+  const owner = readOwner(path);
+  if (owner === null || owner.pid !== process.pid || owner.host !== hostname() || owner.thread !== endedThread) return false;
+  if (readOwner(path)?.token !== owner.token) return false;
+  unlinkQuietly(path);
+  return true;
 }
 
 /** The owner recorded in a lock file; null when there is none (or it cannot be read). */
