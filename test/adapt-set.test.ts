@@ -5,6 +5,8 @@ import type { CausalLm } from '../src/model/causalLm.js';
 import { Random, Tape, type Tensor } from '../src/tensor/index.js';
 import { randomModel, tinyConfigs } from './support/randomModels.js';
 import { logitsOf, randomize, tokens } from './support/adaptTestKit.js';
+import { frobenius, matmul64, orthonormalColumns, transpose64 } from '../src/adapt/matrices.js';
+import { featureProbe } from '../src/adapt/spaces.js';
 
 // The adapter set: materialise (every linear kind as an ordinary B·A pair),
 // merge and exact unmerge, many sets on one base, saving and loading its state,
@@ -168,6 +170,45 @@ describe('state', () => {
 });
 
 describe('featureNorms', () => {
+  test('computed from the factors, they equal the same norms of the materialised ΔW on writing and reading layers', () => {
+    const { model } = randomModel(tinyConfigs.llama, 2);
+    const features = space(5);
+    const set = AdapterSet.create(model, {
+      adapters: [
+        { kind: 'write', target: { modules: ['o_proj'], layers: [0] }, rank: 3 },
+        { kind: 'read', target: { modules: ['q_proj', 'gate_proj'], layers: [1] } },
+        { kind: 'lora', target: { modules: ['down_proj', 'up_proj'], layers: [1] }, rank: 4 },
+      ],
+    }, features);
+    randomize(set.parameters(), 11, 0.5);
+    const report = set.featureNorms();
+    const { rank: r, keptIds } = features.basis;
+    let checked = 0;
+    for (const adapter of set.linear) {
+      const { outFeatures: out, inFeatures: inn } = adapter.site;
+      const delta = adapter.deltaWeight();
+      const got = report.adapters.find((a) => a.name === adapter.name)!;
+      const close = (x: number, y: number, what: string) => assert.ok(Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(y)), `${adapter.name} ${what}: ${x} against ${y}`);
+      close(got.total, frobenius(delta), 'total');
+      const probe = featureProbe(adapter.site, features);
+      if (probe === null) continue;
+      // The reference: form ΔW, then Uᵀ ΔW (writing) or ΔW P (reading), column by column.
+      const reference: number[] = [];
+      if (probe.side === 'out') {
+        for (let j = 0; j < r; j++) reference.push(frobenius(Float64Array.from({ length: inn }, (_, i) => { let v = 0; for (let o = 0; o < out; o++) v += probe.columns[o * r + j] * delta[o * inn + i]; return v; })));
+      } else {
+        for (let j = 0; j < r; j++) reference.push(frobenius(Float64Array.from({ length: out }, (_, o) => { let v = 0; for (let i = 0; i < inn; i++) v += delta[o * inn + i] * probe.columns[i * r + j]; return v; })));
+      }
+      keptIds.forEach((id, j) => close(got.perFeature[id], reference[j], id));
+      const q = probe.side === 'out' ? probe.columns : orthonormalColumns(transpose64(probe.columns, inn, r), r, inn);
+      const width = probe.side === 'out' ? r : q.length / inn;
+      const projected = probe.side === 'out' ? matmul64(transpose64(q, out, width), delta, width, out, inn) : matmul64(delta, q, out, inn, width);
+      close(got.inSubspace!, frobenius(projected) / frobenius(delta), 'inSubspace');
+      checked++;
+    }
+    assert.ok(checked >= 4, `${checked} adapters had a feature probe`);
+  });
+
   test('per basis direction: ‖u_jᵀ ΔW‖ on a writing layer; an FC kind lies wholly in the subspace, a plain LoRA does not', () => {
     const { model } = randomModel(tinyConfigs.llama, 1);
     const features = space(3);

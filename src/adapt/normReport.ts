@@ -45,28 +45,57 @@ export function normReport(linear: readonly LinearAdapter[], residualSites: read
   return { byFeature: Object.fromEntries([...squares].map(([id, s]) => [id, Math.sqrt(s)])), adapters };
 }
 
+// Everything below works on ΔW = s·B A through its factors (B [out, k], A [k, in],
+// k the adapter's rank) instead of materialising ΔW: the learner reports these
+// norms after every step, and forming ΔW (out × in, in float64) cost more than
+// a fifth of a learner step on the shipped model. With the Gram matrices
+// G_B = BᵀB and G_A = AAᵀ ([k, k]):
+//   ‖ΔW‖²_F = s² tr(G_B G_A);  ‖x ΔW‖² = s² (xB) G_A (xB)ᵀ;  ‖ΔW y‖² = s² (Ay)ᵀ G_B (Ay).
+// test/adapt-set.test.ts checks them against the materialised ΔW.
+
 function linearNorm(adapter: LinearAdapter, features: FeatureGeometry | null): AdapterNorm {
   const { outFeatures: out, inFeatures: inn } = adapter.site;
-  const delta = adapter.deltaWeight();
-  const total = frobenius(delta);
+  const { b, a, rank: k, scaling } = adapter.lowRank();
+  const gramB = matmul64(transpose64(b, out, k), b, k, out, k);
+  const gramA = matmul64(a, transpose64(a, k, inn), k, inn, k);
+  let trace = 0;
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) trace += gramB[i * k + j] * gramA[j * k + i];
+  const total = Math.abs(scaling) * Math.sqrt(Math.max(0, trace));
   const base = { name: adapter.name, kind: adapter.role === 'residual' ? 'residual' : adapter.kind, total };
   const probe = features === null ? null : featureProbe(adapter.site, features);
   if (probe === null || features === null) return { ...base, perFeature: {}, inSubspace: null };
   const r = features.basis.rank;
   const ids = features.basis.keptIds;
   const perFeature: Record<string, number> = {};
-  let inSubspace: number;
+  let inSubspaceSquared = 0;
   if (probe.side === 'out') {
-    // Uᵀ ΔW [r, in]: row j is what the layer writes along u_j.
-    const along = matmul64(transpose64(probe.columns, out, r), delta, r, out, inn);
-    ids.forEach((id, j) => { perFeature[id] = frobenius(along.subarray(j * inn, (j + 1) * inn)); });
-    inSubspace = frobenius(along);
+    // Row j of Uᵀ ΔW is what the layer writes along u_j: s · (u_jᵀ B) A.
+    const c = matmul64(transpose64(probe.columns, out, r), b, r, out, k);
+    ids.forEach((id, j) => {
+      const squared = quadraticForm(c.subarray(j * k, (j + 1) * k), gramA, k);
+      perFeature[id] = Math.abs(scaling) * Math.sqrt(squared);
+      inSubspaceSquared += squared;
+    });
   } else {
-    // ΔW P [out, r]: column j is the response to feature j.
-    const response = transpose64(matmul64(delta, probe.columns, out, inn, r), out, r);
-    ids.forEach((id, j) => { perFeature[id] = frobenius(response.subarray(j * out, (j + 1) * out)); });
+    // Column j of ΔW P is the response to feature j: s · B (A p_j).
+    const d = transpose64(matmul64(a, probe.columns, k, inn, r), k, r);
+    ids.forEach((id, j) => { perFeature[id] = Math.abs(scaling) * Math.sqrt(quadraticForm(d.subarray(j * k, (j + 1) * k), gramB, k)); });
     const q = orthonormalColumns(transpose64(probe.columns, inn, r), r, inn);
-    inSubspace = frobenius(matmul64(delta, q, out, inn, q.length / inn));
+    const width = q.length / inn;
+    const e = transpose64(matmul64(a, q, k, inn, width), k, width);
+    for (let j = 0; j < width; j++) inSubspaceSquared += quadraticForm(e.subarray(j * k, (j + 1) * k), gramB, k);
   }
+  const inSubspace = Math.abs(scaling) * Math.sqrt(inSubspaceSquared);
   return { ...base, perFeature, inSubspace: total > 0 ? inSubspace / total : null };
+}
+
+/** xᵀ G x for a symmetric positive semi-definite G [k, k]; never below 0 from rounding. */
+function quadraticForm(x: Float64Array, gram: Float64Array, k: number): number {
+  let s = 0;
+  for (let i = 0; i < k; i++) {
+    let row = 0;
+    for (let j = 0; j < k; j++) row += gram[i * k + j] * x[j];
+    s += x[i] * row;
+  }
+  return Math.max(0, s);
 }
