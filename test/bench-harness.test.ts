@@ -188,7 +188,10 @@ describe('the benchmark suite on a tiny model', () => {
       assert.equal(child.status, 1, child.stderr);
       assert.match(child.stderr, pattern);
     };
-    refused(['--suite', 'quick', '--methods', 'fc-write,magic'], /--methods must be a comma-separated list of methods \(none, memory, .*\), got 'fc-write,magic'/);
+    refused(['--suite', 'quick', '--methods', 'fc-write,magic'], /--methods: unknown method "magic"; the methods are none, memory, .* \(in 'fc-write,magic'\)/);
+    refused(['--suite', 'quick', '--methods', 'memory@1e-3'], /--methods: method "memory" learns nothing, so it takes no @rate \(got "memory@1e-3"\)/);
+    refused(['--suite', 'quick', '--methods', 'lora-r8@fast'], /--methods: the rate in "lora-r8@fast" must be a number > 0, like lora-r8@3e-3/);
+    refused(['--suite', 'quick', '--methods', 'lora-r8,,none'], /--methods must be a comma-separated list of methods \(none, memory, .*\), got 'lora-r8,,none'/);
     refused(['--suite', 'quick', '--scenarios', 'space'], /--scenarios must be a comma-separated list of scenarios \(home, coding, adversarial, sequential\), got 'space'/);
     refused(['--suite', 'quick', '--model', modelDir, '--seeds', 'x'], /--seeds must be a comma-separated list of integers >= 0, got 'x'/);
   });

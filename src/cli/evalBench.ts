@@ -73,7 +73,11 @@ export async function runEvalBench(args: string[]): Promise<number> {
   const base = BENCH_SUITES[suiteName];
   if (base === undefined) throw new RangeError(`--suite must be ${Object.keys(BENCH_SUITES).join(' or ')} for the benchmark, got '${suiteName}'`);
   const seeds = parseListFlag('seeds', values.seeds, asNumber((n) => Number.isSafeInteger(n) && n >= 0), 'a comma-separated list of integers >= 0');
-  const methods = parseListFlag('methods', values.methods, (s) => (typeof parseMethodName(s) === 'string' ? undefined : s), `a comma-separated list of methods (${METHOD_NAMES.join(', ')}; a learning method may take @RATE, e.g. lora-r8@3e-3)`);
+  const methods = parseListFlag('methods', values.methods, (s) => {
+    const parsed = parseMethodName(s);
+    if (typeof parsed === 'string') throw new RangeError(parsed);
+    return s;
+  }, `a comma-separated list of methods (${METHOD_NAMES.join(', ')}; a learning method may take @RATE, e.g. lora-r8@3e-3)`);
   const scenarios = parseListFlag('scenarios', values.scenarios, (s) => ((SCENARIO_NAMES as readonly string[]).includes(s) ? s as ScenarioFamily : undefined), `a comma-separated list of scenarios (${SCENARIO_NAMES.join(', ')})`);
   const jobs = values.jobs === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_JOBS) : Number(values.jobs);
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`--jobs must be a whole number >= 1, got '${values.jobs}'`);
