@@ -35,14 +35,18 @@ export function registerAdapterRoutes(app: FastifyInstance, ctx: ServeContext): 
     // One read of HEAD for both the flag and current_version, so they agree even while the learner commits.
     const listed = store.list();
     const current = listed.find((v) => v.current)?.version ?? null;
+    // One read transaction (a WAL snapshot), so the queue counts and the job list agree while the learner finishes jobs.
+    const queued = ctx.db.transaction(() => ({
+      queue: jobCounts(ctx.db, userId),
+      jobs: recentJobs(ctx.db, userId, request.query.jobs === undefined ? 20 : Number(request.query.jobs)),
+    }))();
     return {
       object: 'adapter', user: userName, model: ctx.modelId, bundle: ctx.bundleName, current_version: current, initial_version: initialVersion(store),
       versions: listed.map((v) => ({
         version: v.version, current: v.current,
         ...(v.record === undefined ? { problem: v.problem } : { parent: v.record.parent, rollback_of: v.record.rollbackOf, created: v.record.created, metrics: v.record.metrics }),
       })),
-      queue: jobCounts(ctx.db, userId),
-      jobs: recentJobs(ctx.db, userId, request.query.jobs === undefined ? 20 : Number(request.query.jobs)),
+      ...queued,
     };
   });
 
