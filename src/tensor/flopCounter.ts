@@ -32,30 +32,19 @@ export function countingKernels(inner: Kernels, counter: FlopCounter): Kernels {
   const descriptors = Object.getOwnPropertyDescriptors(inner);
   for (const d of Object.values(descriptors)) d.configurable = true;
   const counted = Object.create(Object.getPrototypeOf(inner) as object, descriptors) as Record<string, unknown>;
-  const gemm = inner.gemm.bind(inner);
-  const attention = inner.attention.bind(inner);
-  const attentionBackward = inner.attentionBackward.bind(inner);
-  Object.defineProperty(counted, 'gemm', {
-    value: ((...args: Parameters<Kernels['gemm']>) => {
-      const [, , m, n, k] = args;
-      counter.flops += 2 * m * n * k * args[16];
-      gemm(...args);
-    }) satisfies Kernels['gemm'],
-  });
-  Object.defineProperty(counted, 'attention', {
-    value: ((...args: Parameters<Kernels['attention']>) => {
-      const shape = args[5];
-      counter.flops += 4 * shape.headDim * shape.queryHeads * visibleAttentionPairs(shape);
-      attention(...args);
-    }) satisfies Kernels['attention'],
-  });
-  Object.defineProperty(counted, 'attentionBackward', {
-    value: ((...args: Parameters<Kernels['attentionBackward']>) => {
-      const shape = args[8];
-      counter.flops += 8 * shape.headDim * shape.queryHeads * visibleAttentionPairs(shape);
-      attentionBackward(...args);
-    }) satisfies Kernels['attentionBackward'],
-  });
+  const count = <K extends 'gemm' | 'attention' | 'attentionBackward'>(name: K, flopsOf: (args: Parameters<Kernels[K]>) => number) => {
+    const original = (inner[name] as (...args: Parameters<Kernels[K]>) => void).bind(inner);
+    Object.defineProperty(counted, name, {
+      value: (...args: Parameters<Kernels[K]>) => {
+        counter.flops += flopsOf(args);
+        original(...args);
+      },
+    });
+  };
+  // gemm(transA, transB, m, n, k, ..., batch): 2·M·N·K per product.
+  count('gemm', (args) => 2 * args[2] * args[3] * args[4] * args[16]);
+  count('attention', (args) => 4 * args[5].headDim * args[5].queryHeads * visibleAttentionPairs(args[5]));
+  count('attentionBackward', (args) => 8 * args[8].headDim * args[8].queryHeads * visibleAttentionPairs(args[8]));
   return Object.freeze(counted) as unknown as Kernels;
 }
 
