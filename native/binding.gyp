@@ -29,6 +29,9 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        # A worker thread terminated mid-call makes every N-API call fail; without this,
+        # node-addon-api's rethrow of that failure reaches std::terminate and aborts the process.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "<!@(node detect-blas.mjs defines)"
       ],
       "libraries": [
@@ -42,6 +45,11 @@
         [ "target_arch=='x64'", {
           "cflags": [ "-march=native" ],
           "xcode_settings": { "OTHER_CFLAGS": [ "-march=native" ] }
+        } ],
+        [ "OS=='linux'", {
+          # Never unloaded: the GEMM thread pool is process-wide, so a worker thread that loaded
+          # the addon and exited must not dlclose the code those threads run.
+          "ldflags": [ "-Wl,-z,nodelete" ]
         } ],
         [ "OS=='mac'", {
           "xcode_settings": {
