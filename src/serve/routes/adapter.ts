@@ -32,14 +32,15 @@ export function registerAdapterRoutes(app: FastifyInstance, ctx: ServeContext): 
   app.get<{ Querystring: { jobs?: string } }>('/v1/adapter', { schema: { querystring: AdapterQuery } }, async (request) => {
     const { userId, userName } = request.caller;
     const store = ctx.registry.store(userId, userName);
-    // One read of HEAD for both the flag and current_version, so they agree even while the learner commits.
-    const listed = store.list();
-    const current = listed.find((v) => v.current)?.version ?? null;
-    // One read transaction (a WAL snapshot), so the queue counts and the job list agree while the learner finishes jobs.
+    // The queue first, in one read transaction (a WAL snapshot) so its counts and job list agree; then
+    // the versions, with one read of HEAD for both the flag and current_version. A job is marked done
+    // after its version is committed, so an empty queue here means every trained job's version is listed.
     const queued = ctx.db.transaction(() => ({
       queue: jobCounts(ctx.db, userId),
       jobs: recentJobs(ctx.db, userId, request.query.jobs === undefined ? 20 : Number(request.query.jobs)),
     }))();
+    const listed = store.list();
+    const current = listed.find((v) => v.current)?.version ?? null;
     return {
       object: 'adapter', user: userName, model: ctx.modelId, bundle: ctx.bundleName, current_version: current, initial_version: initialVersion(store),
       versions: listed.map((v) => ({
