@@ -17,7 +17,7 @@ export function parseListFlag<T>(name: string, raw: string | undefined, item: (s
       throw new RangeError(`--${name}: ${error.message} (in '${raw}')`);
     }
   });
-  if (parts.some((p) => p === '') || values.some((v) => v === undefined)) throw new RangeError(`--${name} must be ${expected}, got '${raw}'`);
+  if (values.some((v) => v === undefined)) throw new RangeError(`--${name} must be ${expected}, got '${raw}'`);
   return [...new Set(values as T[])];
 }
 

@@ -102,10 +102,7 @@ export class StoreLock {
   private static removeIfStale(path: string): boolean {
     const current = readOwner(path);
     if (current === null || !isStale(path, current)) return false;
-    // Remove it only if it is still the dead owner's lock.
-    if (readOwner(path)?.token !== current.token) return false;
-    unlinkQuietly(path);
-    return true;
+    return unlinkIfStillOwned(path, current);
   }
 
   release(): void {
@@ -124,6 +121,11 @@ export function removeLockOfEndedThread(path: string, endedThread: number): bool
   if (endedThread === threadId) throw new RangeError(`removeLockOfEndedThread: thread ${endedThread} is the calling thread, which is running`);
   const owner = readOwner(path);
   if (owner === null || owner.pid !== process.pid || owner.host !== hostname() || owner.thread !== endedThread) return false;
+  return unlinkIfStillOwned(path, owner);
+}
+
+/** Removes the lock only if it is still `owner`'s (re-read just before: another writer may have taken it since). */
+function unlinkIfStillOwned(path: string, owner: LockOwner): boolean {
   if (readOwner(path)?.token !== owner.token) return false;
   unlinkQuietly(path);
   return true;
