@@ -8,7 +8,7 @@ import { type BenchReportInput, benchHtml, benchMarkdown, writeBenchReport } fro
 import type { CellResult, CurvePoint } from '../src/eval/bench/runCell.js';
 import { summarise } from '../src/eval/bench/summary.js';
 import { barChartSvg } from '../src/plot/barChart.js';
-import { paretoOptimal, scatterChartSvg } from '../src/plot/scatterChart.js';
+import { onScaleRange, paretoOptimal, placeLabels, scatterChartSvg } from '../src/plot/scatterChart.js';
 
 // The benchmark report on cells built by hand and passed through summarise, so
 // every figure in the tables can be worked out on paper. Three seeds, one agent
@@ -269,4 +269,54 @@ test('scatterChartSvg: filled Pareto points, hollow dominated ones, labels, and 
   assert.ok(svg.includes('>best</text>') && svg.includes('>worse</text>'));
   assert.ok(svg.includes('>Pareto-optimal</text>'));
   assert.equal(count(svg, /class="error-bar"/g), 2);
+});
+
+test('onScaleRange: a value far beyond the rest is left out of the frame; ordinary spreads, ties and short lists are kept whole', () => {
+  // steering-like: ten times the learners' span beyond them.
+  assert.deepEqual(onScaleRange([0, 0.003, 0.008, 0.012, 0.0185, 0.199]), [0, 0.0185]);
+  assert.deepEqual(onScaleRange([-0.5, 0.01, 0.02, 0.03, 0.04]), [0.01, 0.04]);
+  assert.deepEqual(onScaleRange([0, 0.01, 0.02, 0.03, 0.05]), [0, 0.05]);
+  assert.deepEqual(onScaleRange([0, 0, 0, 0, 1]), [0, 1], 'no spread among the rest: nothing to judge by');
+  assert.deepEqual(onScaleRange([0, 0.01, 5]), [0, 5], 'fewer than four values: shown whole');
+});
+
+test('scatterChartSvg: the axes span the points, not their intervals; bars stop at the frame; a far point is an arrow at the edge with its value', () => {
+  const svg = scatterChartSvg([
+    { label: 'a', x: 0.01, y: 0.8, xError: 5, yError: 0.01 },
+    { label: 'b', x: 0.02, y: 0.9 },
+    { label: 'c', x: 0.03, y: 0.7 },
+    { label: 'far', x: 0.9, y: 0.5, yError: 0.1 },
+  ], { title: 'T', xLabel: 'x', yLabel: 'y', width: 720, height: 460 });
+  const cx = (label: string) => Number(new RegExp(`data-label="${label}" cx="([0-9.]+)"`).exec(svg)![1]);
+  // Frame: x from 70 to 530. The on-scale points use most of it despite a's ±5 bar and the far point.
+  assert.ok(cx('c') - cx('a') > 300, `a at ${cx('a')}, c at ${cx('c')}`);
+  for (const m of svg.matchAll(/class="error-bar" x1="([0-9.]+)" x2="([0-9.]+)"/g)) {
+    assert.ok(Number(m[1]) >= 70 && Number(m[2]) <= 530, `error bar ${m[0]} stays in the frame`);
+  }
+  assert.ok(svg.includes('class="point off-scale dominated" data-label="far"'));
+  assert.ok(svg.includes('>far (x = 0.9 →)</text>'));
+  assert.ok(!svg.includes('<circle class="point dominated" data-label="far"'));
+});
+
+test('scatterChartSvg: labels of crowded points are moved apart, each with a leader line to its point', () => {
+  const crowd = Array.from({ length: 8 }, (_, i) => ({ label: `method-${i}`, x: 0.025 + i * 1e-5, y: 0.85 + i * 1e-3 }));
+  const svg = scatterChartSvg([...crowd, { label: 'low', x: 0, y: 0.2 }, { label: 'high', x: 0.05, y: 0.3 }], { title: 'T', xLabel: 'x', yLabel: 'y' });
+  const labels = [...svg.matchAll(/<text class="point-label" x="([0-9.]+)" y="([0-9.]+)">([^<]+)</g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), text: m[3] }));
+  assert.equal(labels.length, 10);
+  const crowded = labels.filter((l) => l.text.startsWith('method-'));
+  for (let i = 0; i < crowded.length; i++) {
+    for (let j = i + 1; j < crowded.length; j++) {
+      assert.ok(Math.abs(crowded[i].y - crowded[j].y) >= 13, `${crowded[i].text} at y ${crowded[i].y} and ${crowded[j].text} at y ${crowded[j].y} overlap`);
+    }
+  }
+  assert.equal(count(svg, /class="leader"/g), 7, 'all but the first of the crowd moved; the points alone keep their labels by them');
+});
+
+test('placeLabels: a label that fits where it is stays there', () => {
+  const baselines = placeLabels([
+    { x: 100, y: 100, text: 'one', end: false, pointX: 93 },
+    { x: 100, y: 200, text: 'two', end: false, pointX: 93 },
+    { x: 300, y: 100, text: 'three', end: true, pointX: 307 },
+  ], 0, 400);
+  assert.deepEqual(baselines, [94, 194, 94]);
 });

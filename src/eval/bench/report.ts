@@ -449,8 +449,10 @@ function paretoFigure(summary: readonly MethodScenarioSummary[], reference: stri
   });
   const svg = reference === null ? null : scatterChartSvg(points, {
     title: `Learning versus forgetting: ${reference}`, xLabel: 'general-text loss shift (nats/token; lower: less forgetting)', yLabel: 'final judge score (higher: better adapted)',
+    // Twenty methods' labels need the room.
+    width: 900, height: 560,
   });
-  const caption = `Learning versus forgetting on ${reference ?? 'no scenario'}, one point per method: the general-text loss shift at the end against the final judge score, means over seeds with 95% intervals as error bars. Filled points are Pareto-optimal (no other method has both a lower loss shift and a higher score); hollow ones are dominated. Memory methods are placed at their score with the notes in the prompt.`;
+  const caption = `Learning versus forgetting on ${reference ?? 'no scenario'}, one point per method: the general-text loss shift at the end against the final judge score, means over seeds with 95% intervals as error bars (cut at the frame: the axes span the points, not their intervals). A method far off in x from the rest is an arrow at the frame's edge, labelled with its value. Filled points are Pareto-optimal (no other method has both a lower loss shift and a higher score); hollow ones are dominated. Memory methods are placed at their score with the notes in the prompt.`;
   return figure('pareto', svg, caption);
 }
 
